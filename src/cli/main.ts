@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { UserInputError } from '../config/errors';
+import { stackCommand } from './stack-command';
+
+
+const program = new Command('whorl')
+  .description('learn compact binary codes for fingerprint images and search them at scale')
+  .showHelpAfterError()
+  .addCommand(stackCommand())
+;
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof UserInputError) {
+    console.error(`error: ${error.message}`);
+  } else {
+    console.error(error instanceof Error ? `error: ${error.message}` : error);
+    if (process.env.WHORL_DEBUG === '1' && error instanceof Error) console.error(error.stack);
+  }
+  process.exitCode = 1;
+});

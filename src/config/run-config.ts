@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { UserInputError } from './errors';
+
+/**
+ * Schema of a YAML run config. Objects are strict, so a misspelt key fails
+ * validation instead of being ignored. Stages add their own sections here as
+ * they land.
+ */
+export const runConfigSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter or digit'),
+    seed: z.number().int().nonnegative().default(0),
+    queues: z
+      .object({
+        gpu: z.string().min(1).default('whorl-gpu'),
+        cpu: z.string().min(1).default('whorl-cpu'),
+      })
+      .strict()
+      .default({ gpu: 'whorl-gpu', cpu: 'whorl-cpu' }),
+    storage: z
+      .object({
+        kind: z.enum(['s3', 'filesystem']).default('s3'),
+        /** Root folder of the filesystem store; used only when kind is filesystem. */
+        root: z.string().min(1).optional(),
+        prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty or a path ending in "/", such as "runs/"').default(''),
+      })
+      .strict()
+      .default({ kind: 's3', prefix: '' }),
+    tracking: z
+      .object({
+        experiment: z.string().min(1).default('whorl'),
+      })
+      .strict()
+      .default({ experiment: 'whorl' }),
+    tensors: z
+      .object({
+        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+        threads: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ backend: 'auto' }),
+  })
+  .strict()
+  .superRefine((config, context) => {
+    if (config.storage.kind === 'filesystem' && config.storage.root === undefined) {
+      context.addIssue({ code: 'custom', path: ['storage', 'root'], message: 'required when storage.kind is "filesystem"' });
+    }
+  });
+
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const keyPath = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  let value: unknown = input;
+  for (const key of issue.path) {
+    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  const shown = value === undefined ? 'missing' : JSON.stringify(value);
+  return `  ${keyPath}: ${issue.message} (got ${shown})`;
+}
+
+/** Validates a parsed config object; `source` names it in error messages. */
+export function parseRunConfig(input: unknown, source: string): RunConfig {
+  const result = runConfigSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, input));
+    throw new UserInputError(`invalid run config ${source}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Reads, parses and validates a YAML run config file. */
+export function loadRunConfig(path: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UserInputError(`cannot read run config ${path}: ${(error as Error).message}; pass an existing YAML file such as configs/demo.yaml`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      throw new UserInputError(`invalid YAML in run config ${path}: ${error.message}`);
+    }
+    throw error;
+  }
+  return parseRunConfig(parsed, path);
+}
