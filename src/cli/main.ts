@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { UserInputError } from '../config/errors';
 import { stackCommand } from './stack-command';
-
+import { doctorCommand } from './doctor-command';
 
 const program = new Command('whorl')
   .description('learn compact binary codes for fingerprint images and search them at scale')
   .showHelpAfterError()
   .addCommand(stackCommand())
-;
+  .addCommand(doctorCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof UserInputError) {

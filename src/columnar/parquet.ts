@@ -12,7 +12,6 @@ export function tableToParquet(table: Table, options: { compression?: 'zstd' | '
   return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), properties);
 }
 
-
 /** Decodes a Parquet file into an Arrow table. */
 export function parquetToTable(bytes: Uint8Array): Table {
   return tableFromIPC(readParquet(bytes).intoIPCStream());
