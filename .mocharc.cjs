@@ -5,7 +5,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 module.exports = {
   require: ['tsx/cjs'],
   extension: ['ts'],
-  spec: ['test/**/*.test.ts'],
   timeout: 120000,
   reporter: 'spec',
 };

@@ -33,11 +33,11 @@ export interface S3Credentials {
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WHORL_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whorl');
+  return env.WHORL_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'whorl');
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WHORL_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'whorl');
+  return env.WHORL_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'whorl');
 }
 
 /** Path of the credentials file that `whorl stack up` writes for the local MinIO. */
