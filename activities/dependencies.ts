@@ -4,8 +4,8 @@ import type { ObjectStore } from '../src/storage';
 import type { MlflowClient } from '../src/tracking';
 
 /**
- * What every activity factory receives. Workers build one set per process;
- * tests pass a FilesystemStore or a store on a test prefix.
+ * Dependencies of every activity factory. Workers build one set per process,
+ * and tests pass a FilesystemStore or a store on a test prefix.
  */
 export interface ActivityDependencies {
   environment: Environment;

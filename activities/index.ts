@@ -3,7 +3,7 @@ import { createDoctorActivities } from './doctor';
 
 export type { ActivityDependencies } from './dependencies';
 
-/** Every activity a worker registers; both queues register the same set and workflows route by queue. */
+/** Creates every activity a worker registers. Both queues register the same set, and workflows route each call by queue. */
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createDoctorActivities(deps),

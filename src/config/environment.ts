@@ -84,7 +84,7 @@ function validateHostPort(name: string, value: string): string {
 /**
  * Reads and validates the connection settings. Credentials come from the
  * standard AWS variables when both are set, else from the local stack's
- * credentials file; when neither exists the S3 client falls back to the AWS
+ * credentials file. When neither exists, the S3 client falls back to the AWS
  * SDK's default provider chain.
  */
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {

@@ -6,7 +6,7 @@ import type { Logger } from '../logging';
 import { commandExists, runLogged } from './run-command';
 import type { StackVersions } from './versions';
 
-/** Where each installed component lives inside the cache folder. */
+/** Paths of the installed components inside the cache folder. */
 export interface InstalledPaths {
   temporalBinary: string;
   minioBinary: string;
@@ -32,12 +32,13 @@ async function installGoBinary(
   binaryPath: string,
   logDir: string,
   logger: Logger,
+  env: NodeJS.ProcessEnv,
 ): Promise<number> {
   if (existsSync(binaryPath)) {
     logger.info({ component: label, path: binaryPath }, 'component already installed');
     return 0;
   }
-  if (!(await commandExists('go'))) {
+  if (!(await commandExists('go', env))) {
     throw new Error(`cannot build ${label}: the Go toolchain is not on PATH; install Go 1.24 or newer (Debian: apt-get install golang-go) and run "whorl stack install" again`);
   }
   const started = Date.now();
@@ -47,7 +48,7 @@ async function installGoBinary(
   try {
     await runLogged('go', ['install', `${module}@${version}`], {
       logPath: join(logDir, `install-${label}.log`),
-      env: { ...process.env, GOBIN: binDir },
+      env: { ...env, GOBIN: binDir },
     });
   } catch (error) {
     await rm(binDir, { recursive: true, force: true });
@@ -58,14 +59,14 @@ async function installGoBinary(
   return seconds;
 }
 
-async function installMlflow(paths: InstalledPaths, versions: StackVersions, logDir: string, logger: Logger): Promise<number> {
+async function installMlflow(paths: InstalledPaths, versions: StackVersions, logDir: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   const marker = join(paths.mlflowVenv, '.whorl-installed');
   if (existsSync(marker)) {
     logger.info({ component: 'mlflow', path: paths.mlflowVenv }, 'component already installed');
     return 0;
   }
   const python = versions.mlflow.python;
-  if (!(await commandExists(python))) {
+  if (!(await commandExists(python, env))) {
     throw new Error(`cannot install MLflow: ${python} is not on PATH; install Python 3.10 or newer with its venv module (Debian: apt-get install python3 python3-venv)`);
   }
   const started = Date.now();
@@ -73,8 +74,8 @@ async function installMlflow(paths: InstalledPaths, versions: StackVersions, log
   await rm(paths.mlflowVenv, { recursive: true, force: true });
   logger.info({ component: 'mlflow', packages: versions.mlflow.packages }, 'installing into a virtual environment');
   try {
-    await runLogged(python, ['-m', 'venv', paths.mlflowVenv], { logPath });
-    await runLogged(join(paths.mlflowVenv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...versions.mlflow.packages], { logPath });
+    await runLogged(python, ['-m', 'venv', paths.mlflowVenv], { logPath, env });
+    await runLogged(join(paths.mlflowVenv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...versions.mlflow.packages], { logPath, env });
   } catch (error) {
     await rm(paths.mlflowVenv, { recursive: true, force: true });
     throw new Error(`failed to install MLflow: ${(error as Error).message}`);
@@ -94,14 +95,20 @@ export async function installStack(
   cacheDir: string,
   versions: StackVersions,
   logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Record<'temporal' | 'minio' | 'mlflow', number>> {
   const paths = installedPaths(cacheDir, versions);
   const logDir = join(cacheDir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const [temporal, minio, mlflow] = await Promise.all([
-    installGoBinary('temporal', versions.temporal.module, versions.temporal.version, paths.temporalBinary, logDir, logger),
-    installGoBinary('minio', versions.minio.module, versions.minio.version, paths.minioBinary, logDir, logger),
-    installMlflow(paths, versions, logDir, logger),
+  const results = await Promise.allSettled([
+    installGoBinary('temporal', versions.temporal.module, versions.temporal.version, paths.temporalBinary, logDir, logger, env),
+    installGoBinary('minio', versions.minio.module, versions.minio.version, paths.minioBinary, logDir, logger, env),
+    installMlflow(paths, versions, logDir, logger, env),
   ]);
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as Error).message] : []));
+  if (failures.length > 0) {
+    throw new Error(`stack install failed:\n- ${failures.join('\n- ')}`);
+  }
+  const [temporal, minio, mlflow] = results.map((result) => (result.status === 'fulfilled' ? result.value : 0));
   return { temporal, minio, mlflow };
 }

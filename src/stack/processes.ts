@@ -4,7 +4,7 @@ import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { dirname } from 'node:path';
 
-/** What `whorl stack up` records about each process it starts. */
+/** Record that `whorl stack up` keeps for each process it starts. */
 export interface PidRecord {
   pid: number;
   binary: string;
@@ -85,7 +85,7 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  // A zombie still answers signal 0; its /proc status shows state Z.
+  // A zombie process still accepts signal 0, so check for state Z in its /proc status.
   try {
     return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {

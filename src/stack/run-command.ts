@@ -34,9 +34,9 @@ export async function runLogged(
 }
 
 /** Returns true when `command` resolves on PATH. */
-export async function commandExists(command: string): Promise<boolean> {
+export async function commandExists(command: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    const child = spawn('/bin/sh', ['-c', `command -v ${command}`], { stdio: 'ignore', env });
     child.on('close', (code) => resolve(code === 0));
     child.on('error', () => resolve(false));
   });

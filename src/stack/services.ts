@@ -16,7 +16,7 @@ export interface StackContext {
   cacheDir: string;
   stateDir: string;
   versions: StackVersions;
-  /** Address every service binds to; loopback unless WHORL_STACK_HOST says otherwise. */
+  /** Bind address of every service: loopback unless WHORL_STACK_HOST sets another. */
   host: string;
   bucket: string;
   logger: Logger;

@@ -9,7 +9,7 @@ import { ObjectNotFoundError } from './object-store';
  *   <root>CURRENT                   replaced last, by a conditional write
  *
  * A reader follows CURRENT to a manifest and trusts only objects the
- * manifest lists, so it sees either the previous version or the new one.
+ * manifest lists, so it reads either the previous version or the new one.
  */
 export interface CurrentPointer {
   version: number;

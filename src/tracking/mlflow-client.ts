@@ -298,9 +298,11 @@ export class MlflowClient {
         signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      // fetch wraps the network error: its cause carries the errno code, or a message such as "bad port".
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
       throw new EndpointUnreachableError(
-        `cannot reach MLflow at ${this.baseUrl} (${cause}); start the local stack with "whorl stack up" or set WHORL_MLFLOW_URI`,
+        `cannot reach MLflow at ${this.baseUrl} (${reason}); start the local stack with "whorl stack up" or set WHORL_MLFLOW_URI`,
       );
     }
     const text = await response.text();

@@ -15,7 +15,7 @@ import {
 } from '../../src/storage';
 import { loadEnvironment } from '../../src/config/environment';
 import { EndpointUnreachableError, UserInputError } from '../../src/config/errors';
-import { localS3Store, uniquePrefix } from '../support/stack';
+import { localS3Store, uniquePrefix, unusedPort } from '../support/stack';
 
 /** Overwrites an object's bytes behind the store's back, keeping its recorded checksum. */
 type Corrupt = (key: string, bytes: Uint8Array) => Promise<void>;
@@ -142,10 +142,11 @@ contractSuite('S3 on MinIO', () => {
 
 describe('S3 store errors', () => {
   it('names the endpoint and the fix when it is unreachable', async () => {
-    const store = new S3Store({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'whorl', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const port = await unusedPort();
+    const store = new S3Store({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', bucket: 'whorl', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     await assert.rejects(store.get('any'), (error: Error) => {
       assert.ok(error instanceof EndpointUnreachableError, `expected EndpointUnreachableError, got ${error.name}: ${error.message}`);
-      assert.match(error.message, /cannot reach S3 endpoint http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
+      assert.ok(error.message.includes(`cannot reach S3 endpoint http://127.0.0.1:${port} (ECONNREFUSED)`), error.message);
       return true;
     });
   });

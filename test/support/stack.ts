@@ -11,3 +11,17 @@ export function uniquePrefix(label: string): string {
 export function localS3Store(options: { maxAttempts?: number; multipartPartSizeBytes?: number } = {}): S3Store {
   return new S3Store({ ...loadEnvironment().s3, ...options });
 }
+
+/** A loopback port that nothing listens on: bound once by the OS, then released. */
+export async function unusedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
