@@ -1,0 +1,281 @@
+import { UserInputError } from '../config/errors';
+import {
+  RangeResultBuilder,
+  countQueries,
+  emptySearchResult,
+  sortMatches,
+  validateK,
+  validateRadius,
+  type BinaryIndex,
+  type RangeSearchResult,
+  type SearchResult,
+} from './binary-index';
+import { CodeStorage } from './code-storage';
+import { chooseSubstringCount } from './codes';
+import { buildSubstringTable, extractSubstring, probeAtRadius, substringLayout, type SubstringTable } from './substring-tables';
+
+export interface MultiIndexHashOptions {
+  /** Number of substrings m; by default ⌈b / log2 N⌉ for the codes present when the tables are first built. */
+  substringCount?: number;
+}
+
+/**
+ * Exact Hamming search by multi-index hashing (Norouzi, Punjani and Fleet,
+ * "Fast search in Hamming space with multi-index hashing", CVPR 2012). Each
+ * code is split into m disjoint substrings with one table per substring. A
+ * code within distance r of a query matches it in some substring within
+ * ⌊r / m⌋, so probing every table to that radius and checking candidates
+ * with the full distance finds all of them. k-NN search grows the probe
+ * radius until the k-th distance found is covered by that guarantee, so its
+ * results equal LinearScanIndex's, ties broken by id included.
+ *
+ * Tables are rebuilt on the first search after an add; removed codes stay in
+ * the tables and are skipped when verified.
+ */
+export class MultiIndexHashIndex implements BinaryIndex {
+  readonly storage: CodeStorage;
+  private readonly configuredSubstringCount: number | undefined;
+  private tables: SubstringTable[] = [];
+  private tablesRowCount = -1;
+  private visitedStamps = new Uint32Array(0);
+  private stamp = 0;
+
+  constructor(codeLengthBits: number, options: MultiIndexHashOptions = {}, storage?: CodeStorage) {
+    this.storage = storage ?? new CodeStorage(codeLengthBits);
+    if (options.substringCount !== undefined) {
+      const m = options.substringCount;
+      if (!Number.isInteger(m) || m < Math.ceil(codeLengthBits / 32) || m > codeLengthBits) {
+        throw new UserInputError(
+          `invalid substring count ${m} for ${codeLengthBits}-bit codes: expected an integer from ${Math.ceil(codeLengthBits / 32)} to ${codeLengthBits}, so that substrings have 1 to 32 bits`,
+        );
+      }
+    }
+    this.configuredSubstringCount = options.substringCount;
+  }
+
+  /** Wraps codes and tables read from a shard, without rebuilding the tables. */
+  static fromTables(storage: CodeStorage, tables: SubstringTable[]): MultiIndexHashIndex {
+    const index = new MultiIndexHashIndex(storage.codeLengthBits, { substringCount: tables.length }, storage);
+    index.tables = tables;
+    index.tablesRowCount = storage.rowCount;
+    return index;
+  }
+
+  get codeLengthBits(): number {
+    return this.storage.codeLengthBits;
+  }
+
+  get ntotal(): number {
+    return this.storage.liveCount;
+  }
+
+  /** Number of substrings m, fixed once the tables were first built. */
+  get substringCount(): number {
+    return this.configuredSubstringCount ?? (this.tables.length || chooseSubstringCount(this.codeLengthBits, this.storage.rowCount));
+  }
+
+  /** Tables of the current codes, built now if an add made them stale. */
+  substringTables(): SubstringTable[] {
+    this.ensureTables();
+    return this.tables;
+  }
+
+  add(codes: Uint8Array): void {
+    this.storage.append(codes);
+  }
+
+  addWithIds(codes: Uint8Array, ids: ArrayLike<number>): void {
+    this.storage.append(codes, ids);
+  }
+
+  search(queries: Uint8Array, k: number): SearchResult {
+    validateK(k);
+    const queryCount = countQueries(queries, this.codeLengthBits);
+    this.ensureTables();
+    const result = emptySearchResult(queryCount, k);
+    const rowBytes = this.storage.rowBytes;
+    const queryWords = new Uint32Array(rowBytes / 4);
+
+    for (let q = 0; q < queryCount; q++) {
+      new Uint8Array(queryWords.buffer).set(queries.subarray(q * rowBytes, (q + 1) * rowBytes));
+      const { distances, ids } = this.searchOne(queryWords, k);
+      result.distances.set(distances, q * k);
+      result.ids.set(ids, q * k);
+    }
+    return result;
+  }
+
+  rangeSearch(queries: Uint8Array, radius: number): RangeSearchResult {
+    validateRadius(radius, this.codeLengthBits);
+    const queryCount = countQueries(queries, this.codeLengthBits);
+    this.ensureTables();
+    const builder = new RangeResultBuilder();
+    const rowBytes = this.storage.rowBytes;
+    const queryWords = new Uint32Array(rowBytes / 4);
+
+    for (let q = 0; q < queryCount; q++) {
+      new Uint8Array(queryWords.buffer).set(queries.subarray(q * rowBytes, (q + 1) * rowBytes));
+      builder.append(...this.rangeSearchOne(queryWords, Math.min(radius, this.codeLengthBits)));
+    }
+    return builder.finish();
+  }
+
+  reconstruct(id: number): Uint8Array {
+    const row = this.storage.rowOf(id);
+    if (row < 0) throw new UserInputError(`id ${id} not found in the index: it was never added or was removed`);
+    return this.storage.codeAt(row).slice();
+  }
+
+  remove(ids: ArrayLike<number>): number {
+    return this.storage.remove(ids);
+  }
+
+  reset(): void {
+    this.storage.reset();
+    this.tables = [];
+    this.tablesRowCount = -1;
+  }
+
+  private ensureTables(): void {
+    if (this.tablesRowCount === this.storage.rowCount) return;
+    const m = this.substringCount;
+    const words = this.storage.codeWords();
+    const wordsPerCode = this.storage.rowBytes / 4;
+    this.tables = substringLayout(this.codeLengthBits, m).map(({ bitStart, bitLength }) =>
+      buildSubstringTable(words, this.storage.rowCount, wordsPerCode, bitStart, bitLength),
+    );
+    this.tablesRowCount = this.storage.rowCount;
+  }
+
+  /** Starts a new query: rows whose stamp equals the returned value were already verified. */
+  private nextStamp(): number {
+    if (this.visitedStamps.length < this.storage.rowCount) {
+      this.visitedStamps = new Uint32Array(this.storage.rowCount);
+      this.stamp = 0;
+    }
+    if (this.stamp === 0xffffffff) {
+      this.visitedStamps.fill(0);
+      this.stamp = 0;
+    }
+    return ++this.stamp;
+  }
+
+  private searchOne(queryWords: Uint32Array, k: number): { distances: number[]; ids: number[] } {
+    const b = this.codeLengthBits;
+    const m = this.tables.length;
+    const wordsPerCode = queryWords.length;
+    const removed = this.storage.removed;
+    const stamp = this.nextStamp();
+    const visited = this.visitedStamps;
+    const liveCount = this.storage.liveCount;
+    const wanted = Math.min(k, liveCount);
+    if (wanted === 0) return { distances: [], ids: [] };
+
+    // Rows found so far, bucketed by distance, and pruned to distances <= kth.
+    // Once `found` >= wanted, kth is the wanted-th smallest distance found.
+    const buckets: number[][] = Array.from({ length: b + 1 }, () => []);
+    let found = 0;
+    let kth = b;
+
+    // Candidates are verified from the table's postings-ordered copy of the
+    // codes, and only those within kth are checked against the visited
+    // stamps and tombstones, which are random accesses.
+    const verify = (start: number, end: number, table: SubstringTable): void => {
+      const postings = table.postings;
+      const codes = table.postingCodes as Uint32Array;
+      for (let p = start; p < end; p++) {
+        let distance = 0;
+        const base = p * wordsPerCode;
+        for (let w = 0; w < wordsPerCode; w++) distance += popcount32(queryWords[w] ^ codes[base + w]);
+        if (distance > kth) continue;
+        const row = postings[p];
+        if (visited[row] === stamp) continue;
+        visited[row] = stamp;
+        if (removed[row] !== 0) continue;
+        buckets[distance].push(row);
+        found++;
+        while (found - buckets[kth].length >= wanted) {
+          found -= buckets[kth].length;
+          buckets[kth] = [];
+          kth--;
+        }
+      }
+    };
+
+    const queryKeys = this.tables.map((table) => extractSubstring(queryWords, 0, table.bitStart, table.bitLength));
+    const maxRadius = Math.max(...this.tables.map((table) => table.bitLength));
+    search: for (let s = 0; s <= maxRadius; s++) {
+      for (let j = 0; j < m; j++) {
+        const table = this.tables[j];
+        probeAtRadius(table, queryKeys[j], s, (start, end) => verify(start, end, table));
+        // Tables 0..j are probed to radius s and the others to s - 1, so by
+        // the pigeonhole principle every code within m·s + j was verified.
+        if (found >= wanted && kth <= m * s + j) break search;
+      }
+    }
+
+    const distances: number[] = [];
+    const ids: number[] = [];
+    const storageIds = this.storage.ids;
+    for (let d = 0; d <= b && distances.length < wanted; d++) {
+      const rows = buckets[d];
+      if (rows.length === 0) continue;
+      const bucketIds = rows.map((row) => storageIds[row]).sort((x, y) => x - y);
+      for (const id of bucketIds) {
+        if (distances.length === wanted) break;
+        distances.push(d);
+        ids.push(id);
+      }
+    }
+    return { distances, ids };
+  }
+
+  private rangeSearchOne(queryWords: Uint32Array, radius: number): [number[], number[]] {
+    const m = this.tables.length;
+    const words = this.storage.codeWords();
+    const wordsPerCode = queryWords.length;
+    const removed = this.storage.removed;
+    const storageIds = this.storage.ids;
+    const stamp = this.nextStamp();
+    const visited = this.visitedStamps;
+    const distances: number[] = [];
+    const ids: number[] = [];
+
+    const verify = (start: number, end: number, postings: Uint32Array): void => {
+      for (let p = start; p < end; p++) {
+        const row = postings[p];
+        if (visited[row] === stamp) continue;
+        visited[row] = stamp;
+        if (removed[row] !== 0) continue;
+        let distance = 0;
+        const base = row * wordsPerCode;
+        for (let w = 0; w < wordsPerCode; w++) distance += popcount32(queryWords[w] ^ words[base + w]);
+        if (distance <= radius) {
+          distances.push(distance);
+          ids.push(storageIds[row]);
+        }
+      }
+    };
+
+    // A code within `radius` is within ⌊radius / m⌋ of the query in at least one substring.
+    const probeRadius = Math.floor(radius / m);
+    for (let j = 0; j < m; j++) {
+      const table = this.tables[j];
+      const key = extractSubstring(queryWords, 0, table.bitStart, table.bitLength);
+      for (let s = 0; s <= probeRadius; s++) probeAtRadius(table, key, s, (start, end) => verify(start, end, table.postings));
+    }
+    sortMatches(distances, ids);
+    return [distances, ids];
+  }
+}
+
+/**
+ * Counts the set bits of a 32-bit integer. It is a copy of codes.ts's
+ * popcount32 because calls across modules go through the CommonJS export
+ * getters that tsx generates, which V8 does not inline in this hot loop.
+ */
+function popcount32(value: number): number {
+  let v = value - ((value >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
