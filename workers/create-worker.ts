@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, bundleWorkflowCode, DefaultLogger, t
 import { createActivities } from '../activities';
 import { loadEnvironment, type Environment } from '../src/config/environment';
 import { EndpointUnreachableError } from '../src/config/errors';
+import { temporalConnectionSettings } from '../src/config/temporal-connection';
 import type { RunConfig } from '../src/config/run-config';
 import { createLogger, type Logger } from '../src/logging';
 import { createStore } from '../src/storage';
@@ -36,8 +37,9 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 
 /** Connects to Temporal, naming the address and the fix when the server cannot be reached. */
 export async function connectWorker(environment: Environment): Promise<NativeConnection> {
+  const settings = temporalConnectionSettings(environment);
   try {
-    return await NativeConnection.connect({ address: environment.temporal.address });
+    return await NativeConnection.connect(settings);
   } catch (error) {
     throw new EndpointUnreachableError(
       `cannot reach Temporal at ${environment.temporal.address} (${(error as Error).message}); start the local stack with "whorl stack up" or set WHORL_TEMPORAL_ADDRESS`,

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import * as tf from '@tensorflow/tfjs';
 import { loadEnvironment, type Environment } from '../config/environment';
-import { EndpointUnreachableError } from '../config/errors';
+import { connectClient } from '../orchestration/client';
 import { loadRunConfig, type RunConfig } from '../config/run-config';
 import { createLogger } from '../logging';
 import { createStore } from '../storage';
@@ -15,18 +14,6 @@ export interface ComponentCheck {
   component: 'temporal' | 'storage' | 'mlflow' | 'tensors';
   ok: boolean;
   detail: string;
-}
-
-/** Connects a Temporal client, naming the address and the fix when the server cannot be reached. */
-export async function connectClient(environment: Environment): Promise<Client> {
-  try {
-    const connection = await Connection.connect({ address: environment.temporal.address, connectTimeout: '5 seconds' });
-    return new Client({ connection, namespace: environment.temporal.namespace });
-  } catch (error) {
-    throw new EndpointUnreachableError(
-      `cannot reach Temporal at ${environment.temporal.address} (${(error as Error).message}); start the local stack with "whorl stack up" or set WHORL_TEMPORAL_ADDRESS`,
-    );
-  }
 }
 
 /** Runs the doctor workflow on in-process workers for both queues and returns its result. */
