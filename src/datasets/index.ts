@@ -1,0 +1,10 @@
+export * from './records';
+export * from './config';
+export * from './splits';
+export * from './shards';
+export * from './manifest';
+export * from './source-files';
+export * from './adapters';
+export { prepareSource, PREPARE_CODE_VERSION, type PrepareProgress, type PrepareSourceRequest, type PrepareSourceResult } from './prepare-source';
+export * from './prepare-datasets';
+export * from './synthetic';

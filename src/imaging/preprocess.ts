@@ -1,0 +1,120 @@
+import { createGrayImage, type GrayImage } from './gray-image';
+import { resizeImage } from './resize';
+
+/** White, the background level of live-scan fingerprint images. */
+export const WHITE = 255;
+
+/**
+ * Stretches intensities linearly so the given low and high percentiles map
+ * to 0 and 255, clipping the rest. A flat image is returned unchanged.
+ */
+export function normalizeIntensity(image: GrayImage, options: { lowPercentile?: number; highPercentile?: number } = {}): GrayImage {
+  const lowPercentile = options.lowPercentile ?? 1;
+  const highPercentile = options.highPercentile ?? 99;
+  if (!(lowPercentile >= 0 && lowPercentile < highPercentile && highPercentile <= 100)) {
+    throw new RangeError(`expected 0 ≤ lowPercentile < highPercentile ≤ 100, but got ${lowPercentile} and ${highPercentile}`);
+  }
+  const histogram = new Uint32Array(256);
+  for (const value of image.pixels) histogram[value]++;
+  const total = image.pixels.length;
+  const findLevel = (percentile: number): number => {
+    const target = (percentile / 100) * total;
+    let cumulative = 0;
+    for (let level = 0; level < 256; level++) {
+      cumulative += histogram[level];
+      if (cumulative > target || (cumulative === total && cumulative >= target)) return level;
+    }
+    return 255;
+  };
+  const low = findLevel(lowPercentile);
+  const high = findLevel(highPercentile);
+  if (high <= low) return { ...image, pixels: image.pixels.slice() };
+
+  const lookup = new Uint8Array(256);
+  for (let level = 0; level < 256; level++) {
+    lookup[level] = Math.min(255, Math.max(0, Math.round(((level - low) * 255) / (high - low))));
+  }
+  const pixels = new Uint8Array(total);
+  for (let i = 0; i < total; i++) pixels[i] = lookup[image.pixels[i]];
+  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels };
+}
+
+/** Copies `source` onto `target` with its top-left corner at (left, top), clipping at the edges. */
+export function pasteImage(target: GrayImage, source: GrayImage, left: number, top: number): void {
+  for (let y = Math.max(0, -top); y < source.heightPx && y + top < target.heightPx; y++) {
+    const fromX = Math.max(0, -left);
+    const toX = Math.min(source.widthPx, target.widthPx - left);
+    if (toX <= fromX) continue;
+    target.pixels.set(source.pixels.subarray(y * source.widthPx + fromX, y * source.widthPx + toX), (y + top) * target.widthPx + left + fromX);
+  }
+}
+
+/** Cuts the rectangle at (left, top) of the given size; the rectangle must lie inside the image. */
+export function cropImage(image: GrayImage, rectangle: { left: number; top: number; widthPx: number; heightPx: number }): GrayImage {
+  const { left, top, widthPx, heightPx } = rectangle;
+  if (left < 0 || top < 0 || left + widthPx > image.widthPx || top + heightPx > image.heightPx) {
+    throw new RangeError(`crop ${widthPx}×${heightPx} at (${left}, ${top}) lies outside the ${image.widthPx}×${image.heightPx} image`);
+  }
+  const pixels = new Uint8Array(widthPx * heightPx);
+  for (let y = 0; y < heightPx; y++) {
+    pixels.set(image.pixels.subarray((top + y) * image.widthPx + left, (top + y) * image.widthPx + left + widthPx), y * widthPx);
+  }
+  return { widthPx, heightPx, pixels };
+}
+
+/**
+ * Resizes to a square. `pad` keeps the aspect ratio and centres the image
+ * on white; `stretch` scales each axis independently.
+ */
+export function fitToSquare(image: GrayImage, options: { sizePx: number; fit: 'pad' | 'stretch' }): GrayImage {
+  const { sizePx, fit } = options;
+  if (fit === 'stretch') return resizeImage(image, { widthPx: sizePx, heightPx: sizePx });
+
+  const scale = sizePx / Math.max(image.widthPx, image.heightPx);
+  const widthPx = Math.max(1, Math.round(image.widthPx * scale));
+  const heightPx = Math.max(1, Math.round(image.heightPx * scale));
+  const resized = resizeImage(image, { widthPx, heightPx });
+  if (widthPx === sizePx && heightPx === sizePx) return resized;
+  const canvas = createGrayImage(sizePx, sizePx, WHITE);
+  pasteImage(canvas, resized, Math.floor((sizePx - widthPx) / 2), Math.floor((sizePx - heightPx) / 2));
+  return canvas;
+}
+
+/**
+ * The background-invariance variant: keeps only the central square patch
+ * (90×90 by default) and makes everything around it white, at the original
+ * size. A sensor classifier trained on it cannot rely on background texture
+ * or image borders.
+ */
+export function centralPatchOnWhite(image: GrayImage, options: { patchSizePx?: number } = {}): GrayImage {
+  const patchSizePx = options.patchSizePx ?? 90;
+  const patchWidthPx = Math.min(patchSizePx, image.widthPx);
+  const patchHeightPx = Math.min(patchSizePx, image.heightPx);
+  const left = Math.floor((image.widthPx - patchWidthPx) / 2);
+  const top = Math.floor((image.heightPx - patchHeightPx) / 2);
+  const patch = cropImage(image, { left, top, widthPx: patchWidthPx, heightPx: patchHeightPx });
+  const canvas = createGrayImage(image.widthPx, image.heightPx, WHITE);
+  pasteImage(canvas, patch, left, top);
+  return canvas;
+}
+
+export interface PreprocessOptions {
+  /** Side of the square output image in pixels. */
+  imageSizePx: number;
+  fit: 'pad' | 'stretch';
+  /** `full` keeps the whole image; `central-patch-on-white` applies centralPatchOnWhite first. */
+  variant: 'full' | 'central-patch-on-white';
+  /** Percentile stretch before resizing; `none` keeps the sensor's own intensities. */
+  normalization: 'percentile-stretch' | 'none';
+}
+
+/**
+ * The preparation pipeline for one decoded image: intensity normalization,
+ * the optional background-invariance variant, then resizing to a square.
+ * It uses no randomness, so its output depends only on its input.
+ */
+export function preprocessImage(image: GrayImage, options: PreprocessOptions): GrayImage {
+  let result = options.normalization === 'percentile-stretch' ? normalizeIntensity(image) : image;
+  if (options.variant === 'central-patch-on-white') result = centralPatchOnWhite(result);
+  return fitToSquare(result, { sizePx: options.imageSizePx, fit: options.fit });
+}
