@@ -26,10 +26,10 @@ function vggConvParams(blockCount: number): number {
 }
 
 /**
- * Published totals of the Keras application models with their ImageNet
- * classifiers (keras.io/api/applications, "Parameters" column, and
- * `model.count_params()` in Keras 2/3): VGG19 143,667,240 and ResNet50
- * 25,636,712 (of which 53,120 are batch-normalization moving statistics).
+ * Exact totals of Keras' VGG19 and ResNet50 with their 1000-class ImageNet
+ * classifiers; keras.io/api/applications lists them rounded as 143.7M and
+ * 25.6M. The VGG19 total is rederived from the layer formula below, and the
+ * ResNet50 total is reproduced by building the full body.
  */
 const KERAS_VGG19_PARAMS = 143_667_240;
 const KERAS_RESNET50_PARAMS = 25_636_712;
