@@ -1,8 +1,5 @@
 // CPU-class worker: dataset preparation, index building, evaluation.
 // Usage: node scripts/worker.cjs cpu [CONFIG]
-import { runWorkerProcess } from './run-worker';
+import { main } from './run-worker';
 
-runWorkerProcess('cpu').catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main('cpu');

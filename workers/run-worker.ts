@@ -1,3 +1,4 @@
+import { UserInputError } from '../src/config/errors';
 import { loadRunConfig } from '../src/config/run-config';
 import { createLogger } from '../src/logging';
 import { createWorker, type QueueClass } from './create-worker';
@@ -19,4 +20,12 @@ export async function runWorkerProcess(queueClass: QueueClass): Promise<void> {
     await connection.close();
     logger.info({ taskQueue }, 'worker stopped');
   }
+}
+
+/** Runs a worker process and exits non-zero on failure, printing bad-input errors without a stack trace. */
+export function main(queueClass: QueueClass): void {
+  runWorkerProcess(queueClass).catch((error: unknown) => {
+    console.error(error instanceof UserInputError ? `error: ${error.message}` : error);
+    process.exit(1);
+  });
 }
