@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UserInputError } from './errors';
+import { dataConfigSchema } from '../datasets/config';
 
 /**
  * Schema of a YAML run config. Objects are strict, so a misspelt key fails
@@ -34,6 +35,8 @@ export const runConfigSchema = z
       })
       .strict()
       .default({ experiment: 'whorl' }),
+    /** Data sets to prepare and how; see src/datasets/config.ts. */
+    data: dataConfigSchema.optional(),
     tensors: z
       .object({
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
