@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import {
+  addRandomNoise,
+  centralPatchOnWhite,
+  createRandom,
+  fitToSquare,
+  normalizeIntensity,
+  occludePixels,
+  preprocessImage,
+  resizeImage,
+  rotateImage,
+  type GrayImage,
+} from '../../src/imaging';
+import { grayPattern } from './test-encoders';
+
+function patternImage(widthPx: number, heightPx: number): GrayImage {
+  return { widthPx, heightPx, pixels: grayPattern(widthPx, heightPx) };
+}
+
+function countDifferences(a: GrayImage, b: GrayImage): number {
+  let count = 0;
+  for (let i = 0; i < a.pixels.length; i++) if (a.pixels[i] !== b.pixels[i]) count++;
+  return count;
+}
+
+describe('preprocessing', () => {
+  it('normalizeIntensity stretches to the full range', () => {
+    const pixels = Uint8Array.from({ length: 1000 }, (_, i) => 100 + (i % 51));
+    const result = normalizeIntensity({ widthPx: 100, heightPx: 10, pixels }, { lowPercentile: 0, highPercentile: 100 });
+    assert.equal(Math.min(...result.pixels), 0);
+    assert.equal(Math.max(...result.pixels), 255);
+  });
+
+  it('normalizeIntensity leaves a flat image unchanged', () => {
+    const flat = { widthPx: 4, heightPx: 4, pixels: new Uint8Array(16).fill(80) };
+    assert.deepEqual(normalizeIntensity(flat).pixels, flat.pixels);
+  });
+
+  it('resizeImage keeps a constant image constant', () => {
+    const flat = { widthPx: 301, heightPx: 187, pixels: new Uint8Array(301 * 187).fill(123) };
+    for (const size of [{ widthPx: 96, heightPx: 96 }, { widthPx: 640, heightPx: 20 }]) {
+      const resized = resizeImage(flat, size);
+      assert.equal(resized.pixels.length, size.widthPx * size.heightPx);
+      assert.ok(resized.pixels.every((value) => value === 123));
+    }
+  });
+
+  it('resizeImage rejects non-positive sizes', () => {
+    assert.throws(() => resizeImage(patternImage(4, 4), { widthPx: 0, heightPx: 4 }), /expected width to be a positive integer/);
+  });
+
+  it('fitToSquare pads the short side with white', () => {
+    const dark = { widthPx: 100, heightPx: 50, pixels: new Uint8Array(5000) };
+    const square = fitToSquare(dark, { sizePx: 64, fit: 'pad' });
+    assert.equal(square.widthPx, 64);
+    assert.equal(square.pixels[0], 255, 'top row is padding');
+    assert.equal(square.pixels[32 * 64 + 32], 0, 'centre is image');
+  });
+
+  it('centralPatchOnWhite keeps only the central 90×90', () => {
+    const dark = { widthPx: 300, heightPx: 200, pixels: new Uint8Array(60000) };
+    const result = centralPatchOnWhite(dark);
+    const darkCount = result.pixels.filter((value) => value === 0).length;
+    assert.equal(darkCount, 90 * 90);
+    assert.equal(result.pixels[100 * 300 + 150], 0);
+    assert.equal(result.pixels[0], 255);
+  });
+
+  it('rotateImage by 90 degrees moves a corner marker', () => {
+    const image = { widthPx: 5, heightPx: 5, pixels: new Uint8Array(25).fill(255) };
+    image.pixels[0] = 0;
+    const rotated = rotateImage(image, { angleDegrees: 90 });
+    assert.equal(rotated.pixels.filter((value) => value === 0).length, 1);
+    assert.notEqual(rotated.pixels[0], 0);
+    assert.deepEqual(rotateImage(image, { angleDegrees: 0 }).pixels, image.pixels);
+  });
+
+  it('occludePixels changes the requested share of a 90×90 patch', () => {
+    const white = { widthPx: 200, heightPx: 150, pixels: new Uint8Array(30000).fill(255) };
+    const occluded = occludePixels(white, { percent: 25, random: createRandom(3) });
+    assert.equal(countDifferences(white, occluded), Math.round(0.25 * 90 * 90));
+  });
+
+  it('addRandomNoise touches at most the requested share', () => {
+    const image = patternImage(100, 100);
+    const noisy = addRandomNoise(image, { percent: 10, random: createRandom(5) });
+    const changed = countDifferences(image, noisy);
+    assert.ok(changed <= 1000 && changed > 900, `changed ${changed} pixels`);
+  });
+
+  it('augmentations repeat for the same seed', () => {
+    const image = patternImage(120, 120);
+    const first = addRandomNoise(occludePixels(image, { percent: 40, random: createRandom(9) }), { percent: 5, random: createRandom(10) });
+    const second = addRandomNoise(occludePixels(image, { percent: 40, random: createRandom(9) }), { percent: 5, random: createRandom(10) });
+    const other = addRandomNoise(occludePixels(image, { percent: 40, random: createRandom(11) }), { percent: 5, random: createRandom(12) });
+    assert.deepEqual(first.pixels, second.pixels);
+    assert.ok(countDifferences(first, other) > 0);
+  });
+
+  it('rejects percentages outside 0 to 100', () => {
+    assert.throws(() => addRandomNoise(patternImage(4, 4), { percent: 120, random: createRandom(1) }), /between 0 and 100/);
+  });
+
+  it('preprocessImage produces the configured square size', () => {
+    for (const variant of ['full', 'central-patch-on-white'] as const) {
+      const result = preprocessImage(patternImage(300, 400), { imageSizePx: 96, fit: 'pad', variant, normalization: 'percentile-stretch' });
+      assert.equal(result.widthPx, 96);
+      assert.equal(result.pixels.length, 96 * 96);
+    }
+  });
+});
