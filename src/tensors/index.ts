@@ -1,0 +1,16 @@
+export {
+  AUTO_BACKEND_ORDER,
+  TENSOR_BACKEND_CHOICES,
+  initializeTensorBackend,
+  tensorBackendRunParameters,
+  type TensorBackendChoice,
+  type TensorBackendInfo,
+  type TensorBackendName,
+  type TensorBackendOptions,
+} from './backend';
+export { conv2dFilterGradient, conv2dGradientConfig, dilateFilter, registerConv2dGradient } from './conv2d-gradients';
+export { installNativeTensorflow, type InstallNativeTensorflowOptions } from './install';
+export { registerCpuKernelFixes } from './cpu-kernels';
+export { registerGatherGradient } from './gather-gradients';
+export { avgPoolBackprop, maxPoolBackprop, poolingGradientKernels } from './pooling-gradients';
+export { registerWasmTrainingKernels, wasmMissingKernels, wasmReplacementKernels } from './wasm-kernels';
