@@ -2,12 +2,17 @@ import { Command } from 'commander';
 import { UserInputError } from '../config/errors';
 import { stackCommand } from './stack-command';
 import { doctorCommand } from './doctor-command';
+import { reportCommand } from './report-command';
+import { indexCommand, searchCommand } from './index-command';
 
 const program = new Command('whorl')
   .description('learn compact binary codes for fingerprint images and search them at scale')
   .showHelpAfterError()
   .addCommand(stackCommand())
-  .addCommand(doctorCommand());
+  .addCommand(doctorCommand())
+  .addCommand(reportCommand())
+  .addCommand(indexCommand())
+  .addCommand(searchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof UserInputError) {
