@@ -172,6 +172,7 @@ export function configSection(report: RunReport): Html {
 export function trainingSection(context: SectionContext): Html {
   const histories = context.report.training ?? [];
   const rows = histories.filter((history) => history.epochs.length > 0);
+  if (rows.length === 0) return html``;
   const last = (history: (typeof rows)[number]) => history.epochs[history.epochs.length - 1];
   const bestValidation = (history: (typeof rows)[number]) => {
     const losses = history.epochs.filter((epoch) => epoch.validationLoss !== undefined);
