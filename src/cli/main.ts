@@ -4,6 +4,7 @@ import { stackCommand } from './stack-command';
 import { doctorCommand } from './doctor-command';
 import { reportCommand } from './report-command';
 import { indexCommand, searchCommand } from './index-command';
+import { dataCommand } from './data-command';
 
 const program = new Command('whorl')
   .description('learn compact binary codes for fingerprint images and search them at scale')
@@ -12,7 +13,8 @@ const program = new Command('whorl')
   .addCommand(doctorCommand())
   .addCommand(reportCommand())
   .addCommand(indexCommand())
-  .addCommand(searchCommand());
+  .addCommand(searchCommand())
+  .addCommand(dataCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof UserInputError) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_PIXELS } from '../imaging/decode';
+import { DEFAULT_MAX_PIXELS } from '../imaging/limits';
 
 /** Settings of the synthetic generator when a source has layout `synthetic`. */
 export const syntheticSourceSchema = z

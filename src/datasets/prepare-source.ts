@@ -152,11 +152,13 @@ async function writeShard(
   shardRecords: ScannedRecord[],
   splits: Map<string, SplitAssignment>,
   key: string,
+  reportRow: (rowIndex: number) => Promise<void>,
 ): Promise<ShardSummary> {
   const { files, settings, source } = request;
   const images: PreparedImage[] = [];
   const quarantine: QuarantineEntry[] = [];
-  for (const record of shardRecords) {
+  for (const [rowIndex, record] of shardRecords.entries()) {
+    await reportRow(rowIndex);
     try {
       const bytes = await files.read(record.path);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -236,7 +238,13 @@ export async function prepareSource(request: PrepareSourceRequest): Promise<Prep
     if (summary !== undefined) {
       resumedShards++;
     } else {
-      summary = await writeShard(request, shardRecords, splits, key);
+      const every = request.progressEveryFiles ?? 100;
+      const reportRow = async (rowIndex: number): Promise<void> => {
+        if (rowIndex === 0 || rowIndex % every !== 0) return;
+        const filesDone = index * settings.rowsPerShard + rowIndex;
+        await request.onProgress?.({ source: source.name, phase: 'write', filesDone, filesTotal: scanned.length, shardsDone: index, shardsTotal, prefix });
+      };
+      summary = await writeShard(request, shardRecords, splits, key, reportRow);
     }
     const info = await store.head(`${key}.parquet`);
     shards.push({ key: `${key}.parquet`, rows: summary.rows, sha256: info?.sha256 ?? '', sizeBytes: info?.sizeBytes ?? 0 });

@@ -6,14 +6,14 @@ import { checkTiffComplete, decodeTiff, readTiffSize } from './decoders/tiff';
 import { ImageDecodeError } from './decode-error';
 import type { GrayImage } from './gray-image';
 import { describeLeadingBytes, detectImageFormat, type ImageFormat } from './image-format';
+import { DEFAULT_MAX_PIXELS } from './limits';
 
 export interface DecodeOptions {
   /** Images with more pixels than this are rejected as oversized before decoding. */
   maxPixels?: number;
 }
 
-/** 40 megapixels: larger than a 1000 ppi ten-print card scan, far larger than any live-scan sensor. */
-export const DEFAULT_MAX_PIXELS = 40_000_000;
+export { DEFAULT_MAX_PIXELS };
 
 /** What the header inspection returns: the format and the declared size. */
 export interface ImageHeader extends ImageSize {
