@@ -10,6 +10,18 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The run report's browser test drives Debian's chromium through playwright-core,
+# which never downloads a browser of its own.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing chromium for the report browser test (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "setup: chromium is missing, so the report browser test will fail; install it with: sudo apt-get install chromium"
+  fi
+fi
+
 echo "setup: installing the local stack (skips what is cached)"
 node scripts/whorl.cjs stack install
 
