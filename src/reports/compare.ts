@@ -107,7 +107,11 @@ export async function buildComparisonPage(runs: ComparedRun[]): Promise<BuiltRep
   };
 
   const metricKeys = [...new Set(runs.flatMap((run) => Object.keys(run.metrics)))].sort();
-  const sharedFractions = metricKeys.filter((key) => runs.every((run) => run.metrics[key] !== undefined && run.metrics[key] >= 0 && run.metrics[key] <= 1));
+  // NOTE: MLflow stores no unit, so a metric counts as a fraction when every run's latest value lies in [0, 1]
+  // and its name does not say loss, which can also fall in that range.
+  const sharedFractions = metricKeys.filter(
+    (key) => !/loss/i.test(key) && runs.every((run) => run.metrics[key] !== undefined && run.metrics[key] >= 0 && run.metrics[key] <= 1),
+  );
   if (sharedFractions.length > 0) {
     await addChart(
       'final-metrics',
@@ -116,7 +120,7 @@ export async function buildComparisonPage(runs: ComparedRun[]): Promise<BuiltRep
         title: 'Final metrics (fractions)',
         rows: sharedFractions.flatMap((metric) => runs.map((run, index) => ({ metric, run: labels[index], value: run.metrics[metric] }))),
         category: { field: 'metric', title: 'metric' },
-        group: { field: 'run', title: 'run' },
+        group: { field: 'run', title: 'run', order: labels },
         value: { field: 'value', title: 'value', percent: true },
       }),
     );
@@ -130,7 +134,7 @@ export async function buildComparisonPage(runs: ComparedRun[]): Promise<BuiltRep
       rows,
       x: { field: 'step', title: 'step' },
       y: { field: 'value', title: key },
-      series: { field: 'run', title: 'run' },
+      series: { field: 'run', title: 'run', order: labels },
     }));
   }
   const omittedHistories = Math.max(0, historyKeys.length - MAX_HISTORY_CHARTS);

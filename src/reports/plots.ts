@@ -120,6 +120,7 @@ function robustnessPlots(report: RunReport): PlotDefinition[] {
     .map((selected) => {
       const perturbation = selected[0].perturbation;
       const rows = selected.flatMap((curve) => curve.points.map((point) => ({ variant: curve.variant, level: point.level, ccr: point.ccr })));
+      const variantOrder = [...new Set(curves.map((curve) => curve.variant))];
       return {
         name: `robustness-${perturbation}`,
         section: 'robustness' as const,
@@ -129,7 +130,7 @@ function robustnessPlots(report: RunReport): PlotDefinition[] {
           rows,
           x: { field: 'level', title: PERTURBATION_AXIS[perturbation] },
           y: { field: 'ccr', title: 'CCR', percent: true },
-          series: { field: 'variant', title: 'variant' },
+          series: { field: 'variant', title: 'variant', order: variantOrder },
           points: true,
         }),
       };
@@ -162,6 +163,7 @@ function retrievalPlots(report: RunReport): PlotDefinition[] {
   const results = report.retrieval?.results ?? [];
   if (results.length === 0) return [];
   const plots: PlotDefinition[] = [];
+  const hasherOrder = [...new Set(results.map((result) => result.hasher))];
 
   const prRows = results.flatMap((result) =>
     result.precisionRecall.map((point) => ({ hasher: result.hasher, bits: result.codeLengthBits, recall: point.recall, precision: point.precision })),
@@ -176,7 +178,7 @@ function retrievalPlots(report: RunReport): PlotDefinition[] {
         rows: prRows,
         x: { field: 'recall', title: 'recall', percent: true },
         y: { field: 'precision', title: 'precision', percent: true, zeroBased: true },
-        series: { field: 'hasher', title: 'hasher' },
+        series: { field: 'hasher', title: 'hasher', order: hasherOrder },
         column: { field: 'bits', title: 'code length', labelSuffix: ' bits' },
       }),
     });
@@ -192,7 +194,7 @@ function retrievalPlots(report: RunReport): PlotDefinition[] {
       rows: mapRows,
       x: { field: 'bits', title: 'code length (bits, log scale)', logBase2: true },
       y: { field: 'map', title: 'mAP', percent: true, zeroBased: true },
-      series: { field: 'hasher', title: 'hasher' },
+      series: { field: 'hasher', title: 'hasher', order: hasherOrder },
       points: true,
     }),
   });
@@ -215,7 +217,7 @@ function retrievalPlots(report: RunReport): PlotDefinition[] {
         rows: hitRows,
         x: { field: 'penetration', title: 'penetration rate', percent: true },
         y: { field: 'hit', title: 'hit rate', percent: true },
-        series: { field: 'hasher', title: 'hasher' },
+        series: { field: 'hasher', title: 'hasher', order: hasherOrder },
         column: { field: 'bits', title: 'code length', labelSuffix: ' bits' },
       }),
     });

@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildReport, type BuiltReport } from '../../src/reports';
-import { fixtureFailedRunReport, fixtureRunReport } from './fixtures';
+import { buildComparisonPage, buildReport, type BuiltReport } from '../../src/reports';
+import { comparedRunsFixture, fixtureFailedRunReport, fixtureRunReport } from './fixtures';
 
 /** Debian's chromium package; scripts/setup.sh installs it. */
 const CHROMIUM_PATH = process.env.WHORL_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -179,6 +179,18 @@ describe('run report in headless Chromium', function () {
       await visited.page.evaluate(() => (globalThis as unknown as BrowserWindow).scrollTo(0, 0));
       await visited.page.screenshot({ path: join('docs', 'images', 'report-failed.png'), clip: { x: 0, y: 0, width: 1280, height: 900 } });
     }
+    await visited.page.close();
+  });
+
+  it('shows the comparison page with every plot', async () => {
+    const comparison = await buildComparisonPage(comparedRunsFixture());
+    const visited = await open(comparison);
+    assert.deepEqual(visited.consoleErrors, []);
+    assert.deepEqual(visited.failedRequests, []);
+    assert.deepEqual(visited.networkRequests, [visited.url]);
+    const { total, problems } = await invisibleImages(visited.page);
+    assert.equal(total, Object.keys(comparison.images).length);
+    assert.deepEqual(problems, []);
     await visited.page.close();
   });
 });

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { RUN_REPORT_FORMAT_VERSION, type EpochMetrics, type RunReport } from '../../src/reports';
+import { RUN_REPORT_FORMAT_VERSION, type ComparedRun, type EpochMetrics, type RunReport } from '../../src/reports';
 
 /**
  * A realistic but synthetic run report: every number comes from a seeded
@@ -270,4 +270,28 @@ export function fixtureFailedRunReport(runKey = 'fixture-demo-0002'): RunReport 
     index: undefined,
     versions: { ...complete.versions, models: complete.versions.models.filter((model) => model.stage === 'sensor-shallow' || model.stage === 'alignment'), index: undefined },
   };
+}
+
+/** Two synthetic MLflow runs, a shallow and a deep sensor network, as the comparison page reads them. */
+export function comparedRunsFixture(): ComparedRun[] {
+  const random = seededRandom(7);
+  return (['shallow', 'deep'] as const).map((variant, index) => {
+    const epochs = trainingEpochs(random, 8, variant === 'deep' ? 0.97 : 0.91);
+    const histories = {
+      'train-loss': epochs.map((epoch) => ({ step: epoch.epoch, value: epoch.trainLoss })),
+      'validation-accuracy': epochs.map((epoch) => ({ step: epoch.epoch, value: epoch.validationAccuracy ?? 0 })),
+      ccr: [{ step: 0, value: variant === 'deep' ? 0.971 : 0.912 }],
+    };
+    return {
+      runId: `${index}`.repeat(32),
+      runName: `sensor-${variant}`,
+      status: 'FINISHED',
+      startTimeMs: Date.parse('2026-12-04T18:00:00.000Z') + index * 60_000,
+      endTimeMs: Date.parse('2026-12-04T18:20:00.000Z') + index * 300_000,
+      params: { backbone: variant === 'deep' ? 'resnet50-deep' : 'vgg19-shallow', epochs: '8', learningRate: '0.001' },
+      tags: {},
+      metrics: Object.fromEntries(Object.entries(histories).map(([key, history]) => [key, history[history.length - 1].value])),
+      histories,
+    };
+  });
 }

@@ -36,10 +36,10 @@ export interface LineChartOptions {
   rows: Row[];
   x: { field: string; title: string; percent?: boolean; logBase2?: boolean };
   y: { field: string; title: string; percent?: boolean; zeroBased?: boolean };
-  series: { field: string; title: string };
+  /** Field that names each line; `order` fixes the legend order and so the colors, else they follow the sorted names. */
+  series: { field: string; title: string; order?: string[] };
   /** Field whose values split the chart into side-by-side panels, in ascending order; `labelSuffix` follows each panel's value, such as " bits". */
   column?: { field: string; title: string; labelSuffix?: string };
-  dashField?: string;
   points?: boolean;
 }
 
@@ -60,8 +60,7 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
       axis: options.y.percent ? percentAxis : {},
       scale: { zero: options.y.zeroBased ?? false },
     },
-    color: { field: options.series.field, type: 'nominal' as const, title: options.series.title },
-    ...(options.dashField !== undefined ? { strokeDash: { field: options.dashField, type: 'nominal' as const, title: options.dashField } } : {}),
+    color: { field: options.series.field, type: 'nominal' as const, title: options.series.title, ...(options.series.order ? { sort: options.series.order } : {}) },
     tooltip: [
       { field: options.series.field, type: 'nominal' as const },
       { field: options.x.field, type: 'quantitative' as const },
