@@ -27,7 +27,7 @@ export function loadMnist(imagesPath: string, labelsPath: string): MnistSet {
   if (imageMagic !== IMAGES_MAGIC || labelMagic !== LABELS_MAGIC) {
     throw new UserInputError(
       `unexpected IDX magic numbers 0x${imageMagic.toString(16)} in ${imagesPath} and 0x${labelMagic.toString(16)} in ${labelsPath}: ` +
-        'expected 0x803 (images) and 0x801 (labels); check that the files are the MNIST IDX files',
+        'expected 0x803 (images) and 0x801 (labels). Check that the files are the MNIST IDX files',
     );
   }
 
@@ -39,7 +39,7 @@ export function loadMnist(imagesPath: string, labelsPath: string): MnistSet {
   if (images.length !== expectedImageBytes || labels.length !== 8 + labelCount || labelCount !== count) {
     throw new UserInputError(
       `MNIST files are truncated or mismatched: ${images.length} image bytes (header implies ${expectedImageBytes}), ` +
-        `${labels.length} label bytes for ${labelCount} labels and ${count} images; fetch the files again`,
+        `${labels.length} label bytes for ${labelCount} labels and ${count} images. Fetch the files again`,
     );
   }
 

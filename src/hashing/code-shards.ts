@@ -67,7 +67,7 @@ export function codeShardToTable(shard: CodeShard): arrow.Table {
   ];
   for (const [name, values] of columns) {
     if (values.length !== rowCount) {
-      throw new UserInputError(`code shard has ${values.length} ${name} for ${rowCount} codes; pass one value per code`);
+      throw new UserInputError(`code shard has ${values.length} ${name} for ${rowCount} codes. Pass one value per code`);
     }
   }
   if (shard.modelVersion.length === 0) {
@@ -75,7 +75,7 @@ export function codeShardToTable(shard: CodeShard): arrow.Table {
   }
   const duplicate = shard.ids.find((id, index) => shard.ids.indexOf(id) !== index);
   if (duplicate !== undefined) {
-    throw new UserInputError(`code shard id "${duplicate}" appears more than once; ids must be unique within a shard`);
+    throw new UserInputError(`code shard id "${duplicate}" appears more than once. Ids must be unique within a shard`);
   }
 
   const schema = codeShardSchema(shard.codes.codeLengthBits);
@@ -107,7 +107,7 @@ export function writeCodeShard(shard: CodeShard): Uint8Array {
   return tableToParquet(codeShardToTable(shard));
 }
 
-/** Decodes a Parquet code shard written by writeCodeShard; the codes come back bit-exactly. */
+/** Decodes a Parquet code shard written by writeCodeShard. The codes come back bit-exactly. */
 export function readCodeShard(bytes: Uint8Array): CodeShard {
   return codeShardFromTable(parquetToTable(bytes));
 }
@@ -116,11 +116,11 @@ export function readCodeShard(bytes: Uint8Array): CodeShard {
 export function codeShardFromTable(table: arrow.Table): CodeShard {
   const codeField = table.schema.fields.find((field) => field.name === 'code');
   if (codeField === undefined || !arrow.DataType.isFixedSizeBinary(codeField.type)) {
-    throw new UserInputError(`code shard has no FixedSizeBinary "code" column (columns: ${table.schema.fields.map((field) => field.name).join(', ')}); it was not written by writeCodeShard`);
+    throw new UserInputError(`code shard has no FixedSizeBinary "code" column (columns: ${table.schema.fields.map((field) => field.name).join(', ')}). It was not written by writeCodeShard`);
   }
   const formatVersion = table.schema.metadata.get('whorl.code_shard.format_version');
   if (formatVersion !== undefined && formatVersion !== CODE_SHARD_FORMAT_VERSION) {
-    throw new UserInputError(`code shard has format version ${formatVersion} but this reader supports ${CODE_SHARD_FORMAT_VERSION}; upgrade whorl or re-encode the shard`);
+    throw new UserInputError(`code shard has format version ${formatVersion} but this reader supports ${CODE_SHARD_FORMAT_VERSION}. Upgrade whorl or re-encode the shard`);
   }
   const codeBytes = codeField.type.byteWidth;
   const rowCount = table.numRows;
@@ -128,7 +128,7 @@ export function codeShardFromTable(table: arrow.Table): CodeShard {
   const codeLengths = readColumn(table, 'code_length_bits');
   const codeLengthBits = rowCount === 0 ? codeBytes * 8 : Number(codeLengths[0]);
   if (codeLengths.some((value) => Number(value) !== codeLengthBits) || bytesPerCode(codeLengthBits) !== codeBytes) {
-    throw new UserInputError(`code shard mixes code lengths or stores ${codeBytes}-byte codes for ${codeLengthBits} bits; the shard is corrupt`);
+    throw new UserInputError(`code shard mixes code lengths or stores ${codeBytes}-byte codes for ${codeLengthBits} bits. The shard is corrupt`);
   }
 
   const codes = new Uint8Array(rowCount * codeBytes);
@@ -143,7 +143,7 @@ export function codeShardFromTable(table: arrow.Table): CodeShard {
   const versions = readColumn(table, 'model_version').map(String);
   const modelVersion = versions[0] ?? '';
   if (versions.some((version) => version !== modelVersion)) {
-    throw new UserInputError(`code shard mixes model versions (${[...new Set(versions)].join(', ')}); a shard holds codes of one model version`);
+    throw new UserInputError(`code shard mixes model versions (${[...new Set(versions)].join(', ')}). A shard holds codes of one model version`);
   }
 
   return {
@@ -159,7 +159,7 @@ export function codeShardFromTable(table: arrow.Table): CodeShard {
 function readColumn(table: arrow.Table, name: string): unknown[] {
   const column = table.getChild(name);
   if (column === null) {
-    throw new UserInputError(`code shard lacks column "${name}"; it was not written by writeCodeShard`);
+    throw new UserInputError(`code shard lacks column "${name}". It was not written by writeCodeShard`);
   }
   return column.toArray() as unknown[];
 }

@@ -9,7 +9,7 @@ export type CodeLengthBits = (typeof SUPPORTED_CODE_LENGTHS_BITS)[number];
 export function validateCodeLength(codeLengthBits: number): CodeLengthBits {
   if (!(SUPPORTED_CODE_LENGTHS_BITS as readonly number[]).includes(codeLengthBits)) {
     throw new UserInputError(
-      `unsupported code length ${codeLengthBits} bits: expected one of ${SUPPORTED_CODE_LENGTHS_BITS.join(', ')}; set codeLengthBits to one of them`,
+      `unsupported code length ${codeLengthBits} bits: expected one of ${SUPPORTED_CODE_LENGTHS_BITS.join(', ')}. Set codeLengthBits to one of them`,
     );
   }
   return codeLengthBits as CodeLengthBits;
@@ -76,7 +76,7 @@ export function unpackBits(codes: PackedCodes): Uint8Array {
   return bits;
 }
 
-/** Packs 0/1 values (row-major `count x codeLengthBits`); the inverse of unpackBits. */
+/** Packs 0/1 values (row-major `count x codeLengthBits`), the inverse of unpackBits. */
 export function packBits(bits: ArrayLike<number>, count: number, codeLengthBits: number): PackedCodes {
   const signs = new Int8Array(bits.length);
   for (let i = 0; i < bits.length; i++) {

@@ -41,7 +41,7 @@ function createConcreteHasher(kind: HasherKind, options: HasherOptionsByKind[Has
   }
 }
 
-/** Rebuilds a trained hasher from `save()` output; its codes equal the original's bit for bit. */
+/** Rebuilds a trained hasher from `save()` output. Its codes equal the original's bit for bit. */
 export function loadHasher(saved: SavedHasher): Hasher {
   if (saved.format !== 'whorl-hasher' || saved.formatVersion !== 1) {
     throw new UserInputError(`cannot load hasher with format "${String(saved.format)}" version ${String(saved.formatVersion)}: expected whorl-hasher version 1`);
@@ -65,10 +65,10 @@ export function deserializeHasher(bytes: Uint8Array): Hasher {
   try {
     saved = JSON.parse(new TextDecoder().decode(bytes)) as SavedHasher;
   } catch (error) {
-    throw new UserInputError(`saved hasher is not valid JSON (${(error as Error).message}); pass bytes written by serializeHasher`);
+    throw new UserInputError(`saved hasher is not valid JSON (${(error as Error).message}). Pass bytes written by serializeHasher`);
   }
   if (typeof saved !== 'object' || saved === null) {
-    throw new UserInputError('saved hasher JSON is not an object; pass bytes written by serializeHasher');
+    throw new UserInputError('saved hasher JSON is not an object. Pass bytes written by serializeHasher');
   }
   return loadHasher(saved);
 }

@@ -7,7 +7,7 @@ import { multiply, principalComponents, projectCentered } from './linear-algebra
 import { iterativeQuantization } from './projection-hashers';
 import { SeededRandom } from './random';
 
-/** Weights of the terms in the deep hashing objective; see DeepHasher. */
+/** Weights of the terms in the deep hashing objective. See DeepHasher. */
 export interface DeepHashingLossWeights {
   /** Quantization loss mean((B - H)²), B = sign(H). Default 1. */
   quantization: number;
@@ -29,17 +29,17 @@ export interface DeepHashingLossWeights {
 
 export interface DeepHashingOptions {
   codeLengthBits: number;
-  /** Seed of weight initialization and batch order; default 0. */
+  /** Seed of weight initialization and batch order. Default 0. */
   seed?: number;
   /**
    * Input features are centered and projected onto this many principal
-   * directions before the network; default min(feature dimension,
+   * directions before the network. Default min(feature dimension,
    * max(128, codeLengthBits)). Must be at least codeLengthBits with the ITQ
    * warm start.
    */
   inputPrincipalComponentCount?: number;
   /**
-   * Widths of the tanh hidden layers; default one layer as wide as the PCA
+   * Widths of the tanh hidden layers. Default one layer as wide as the PCA
    * input. With the ITQ warm start every width must equal the PCA input
    * dimension, because those layers start near the identity.
    */
@@ -52,10 +52,10 @@ export interface DeepHashingOptions {
   initialization?: 'itq' | 'random';
   epochCount?: number;
   batchSize?: number;
-  /** Adam step size; default 1e-3. */
+  /** Adam step size. Default 1e-3. */
   learningRate?: number;
   lossWeights?: Partial<DeepHashingLossWeights>;
-  /** supervised-dh only: weight of the push-apart term against the pull-together term; default 1. */
+  /** supervised-dh only: weight of the push-apart term against the pull-together term. Default 1. */
   separationRatio?: number;
 }
 
@@ -102,7 +102,7 @@ interface DeepModel {
  * rows with the same label together and pushes different labels apart.
  *
  * Inputs are PCA-reduced first (see inputPrincipalComponentCount). Runs on
- * whatever tfjs backend is active; it never selects one.
+ * whatever tfjs backend is active. It never selects one.
  */
 export class DeepHasher implements Hasher {
   readonly kind: 'dh' | 'supervised-dh';
@@ -119,6 +119,12 @@ export class DeepHasher implements Hasher {
     validatePositiveInteger('epochCount', options.epochCount);
     validatePositiveInteger('batchSize', options.batchSize);
     validatePositiveInteger('inputPrincipalComponentCount', options.inputPrincipalComponentCount);
+    if (options.learningRate !== undefined && !(options.learningRate > 0)) {
+      throw new UserInputError(`invalid learningRate ${options.learningRate}: expected a positive number such as 1e-3`);
+    }
+    if (options.initialization !== undefined && !['itq', 'random'].includes(options.initialization)) {
+      throw new UserInputError(`invalid initialization "${String(options.initialization)}": expected 'itq' or 'random'`);
+    }
     for (const size of options.hiddenLayerSizes ?? []) {
       validatePositiveInteger('hiddenLayerSizes entry', size);
     }
@@ -136,7 +142,7 @@ export class DeepHasher implements Hasher {
 
     const principalCount = this.options.inputPrincipalComponentCount ?? Math.min(features.columnCount, Math.max(128, bits));
     if (principalCount > features.columnCount) {
-      throw new UserInputError(`inputPrincipalComponentCount ${principalCount} exceeds the feature dimension ${features.columnCount}; choose at most ${features.columnCount}`);
+      throw new UserInputError(`inputPrincipalComponentCount ${principalCount} exceeds the feature dimension ${features.columnCount}. Choose at most ${features.columnCount}`);
     }
     const initialization = this.options.initialization ?? 'itq';
     if (initialization === 'itq' && principalCount < bits) {
@@ -194,6 +200,9 @@ export class DeepHasher implements Hasher {
         let batchCount = 0;
         // The last partial batch is dropped so that batch statistics
         // (balance, independence) always see batchSize rows.
+        // NOTE: batches are uniform samples, so with many identities and few
+        // impressions each, a batch holds few same-label pairs and the
+        // supervised pull-together term gets little signal.
         for (let start = 0; start + batchSize <= rowCount; start += batchSize) {
           const batchInputs = new Float32Array(batchSize * p);
           const batchLabels = labels === undefined ? undefined : new Int32Array(batchSize);
@@ -318,11 +327,11 @@ export class DeepHasher implements Hasher {
     const layerSizes = parameters.layerSizes;
     const savedLayers = parameters.layers;
     if (!Array.isArray(layerSizes) || !Array.isArray(savedLayers) || savedLayers.length !== layerSizes.length - 1) {
-      throw new UserInputError(`saved ${this.kind} hasher has no consistent layerSizes and layers; the file is corrupt or from another tool`);
+      throw new UserInputError(`saved ${this.kind} hasher has no consistent layerSizes and layers. The file is corrupt or from another tool`);
     }
     const layers = savedLayers.map((savedLayer, index) => {
       if (typeof savedLayer !== 'object' || savedLayer === null || Array.isArray(savedLayer) || 'base64' in savedLayer) {
-        throw new UserInputError(`saved ${this.kind} hasher layer ${index} is not an object of weights and bias; the file is corrupt`);
+        throw new UserInputError(`saved ${this.kind} hasher layer ${index} is not an object of weights and bias. The file is corrupt`);
       }
       const inputSize = Number(layerSizes[index]);
       const outputSize = Number(layerSizes[index + 1]);
@@ -345,7 +354,7 @@ export class DeepHasher implements Hasher {
     };
   }
 
-  /** Frees the tfjs variables; the hasher is untrained afterwards. */
+  /** Frees the tfjs variables. The hasher is untrained afterwards. */
   dispose(): void {
     this.disposeModel();
   }
@@ -377,11 +386,11 @@ function validateLabels(labels: ArrayLike<number> | undefined, rowCount: number)
     throw new UserInputError('supervised-dh needs a label per training row: pass train(features, { labels }) with identity or class ids');
   }
   if (labels.length !== rowCount) {
-    throw new UserInputError(`supervised-dh got ${labels.length} labels for ${rowCount} training rows; pass exactly one label per row`);
+    throw new UserInputError(`supervised-dh got ${labels.length} labels for ${rowCount} training rows. Pass exactly one label per row`);
   }
   const values = Int32Array.from(labels);
   if (values.some((value, index) => value !== labels[index])) {
-    throw new UserInputError('supervised-dh labels must be integers that fit in 32 bits; map identity strings to integer ids first');
+    throw new UserInputError('supervised-dh labels must be integers that fit in 32 bits. Map identity strings to integer ids first');
   }
   return values;
 }

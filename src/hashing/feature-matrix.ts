@@ -16,7 +16,7 @@ export function createFeatureMatrix(data: Float32Array, rowCount: number, column
     throw new UserInputError(`invalid feature matrix shape ${rowCount}x${columnCount}: expected a non-negative integer row count and a positive integer column count`);
   }
   if (data.length !== rowCount * columnCount) {
-    throw new UserInputError(`feature matrix data has ${data.length} values but ${rowCount}x${columnCount} needs ${rowCount * columnCount}; check the row and column counts`);
+    throw new UserInputError(`feature matrix data has ${data.length} values but ${rowCount}x${columnCount} needs ${rowCount * columnCount}. Check the row and column counts`);
   }
   return { rowCount, columnCount, data };
 }
@@ -30,14 +30,14 @@ export function featureMatrixFromRows(rows: ArrayLike<number>[]): FeatureMatrix 
   const data = new Float32Array(rows.length * columnCount);
   rows.forEach((row, rowIndex) => {
     if (row.length !== columnCount) {
-      throw new UserInputError(`feature row ${rowIndex} has ${row.length} values but row 0 has ${columnCount}; every row needs the same length`);
+      throw new UserInputError(`feature row ${rowIndex} has ${row.length} values but row 0 has ${columnCount}. Every row needs the same length`);
     }
     data.set(Array.from(row), rowIndex * columnCount);
   });
   return createFeatureMatrix(data, rows.length, columnCount);
 }
 
-/** Returns a view of one row; writing to it changes the matrix. */
+/** Returns a view of one row. Writing to it changes the matrix. */
 export function featureRow(features: FeatureMatrix, rowIndex: number): Float32Array {
   return features.data.subarray(rowIndex * features.columnCount, (rowIndex + 1) * features.columnCount);
 }
@@ -98,7 +98,7 @@ export function validateTrainingFeatures(features: FeatureMatrix, options: { min
 export function assertColumnCount(features: FeatureMatrix, expectedColumnCount: number): void {
   if (features.columnCount !== expectedColumnCount) {
     throw new UserInputError(
-      `features have ${features.columnCount} columns but the hasher was trained on ${expectedColumnCount}; encode with the same feature extractor used for training`,
+      `features have ${features.columnCount} columns but the hasher was trained on ${expectedColumnCount}. Encode with the same feature extractor used for training`,
     );
   }
 }

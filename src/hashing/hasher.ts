@@ -23,7 +23,7 @@ export interface TrainReport {
   codeLengthBits: CodeLengthBits;
   trainingRowCount: number;
   durationMs: number;
-  /** Objective value after each iteration or epoch; empty for hashers without iterations. */
+  /** Objective value after each iteration or epoch. Empty for hashers without iterations. */
   lossHistory: number[];
 }
 
@@ -37,7 +37,7 @@ export interface TrainReport {
 export interface Hasher {
   readonly kind: HasherKind;
   readonly codeLengthBits: CodeLengthBits;
-  /** Feature dimension seen in training; undefined before training. */
+  /** Feature dimension seen in training. Undefined before training. */
   readonly inputDimension: number | undefined;
   train(features: FeatureMatrix, options?: TrainOptions): Promise<TrainReport>;
   /** Returns packed codes, one row per feature row, in the bit order PackedCodes documents. */
@@ -74,14 +74,14 @@ export function encodeArray(values: Float32Array | Float64Array): EncodedArray {
 /** Decodes an EncodedArray written by encodeArray. */
 export function decodeArray(encoded: SavedParameter | undefined, name: string): Float32Array | Float64Array {
   if (typeof encoded !== 'object' || encoded === null || Array.isArray(encoded) || !('base64' in encoded) || typeof encoded.base64 !== 'string') {
-    throw new UserInputError(`saved hasher parameter "${name}" is missing or not an encoded array; the file is corrupt or from another tool`);
+    throw new UserInputError(`saved hasher parameter "${name}" is missing or not an encoded array. The file is corrupt or from another tool`);
   }
   const bytes = Buffer.from(encoded.base64, 'base64');
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   const values = encoded.dtype === 'float32' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
   if (values.length !== encoded.length) {
-    throw new UserInputError(`saved hasher parameter "${name}" decodes to ${values.length} values but records ${String(encoded.length)}; the file is corrupt`);
+    throw new UserInputError(`saved hasher parameter "${name}" decodes to ${values.length} values but records ${String(encoded.length)}. The file is corrupt`);
   }
   return values;
 }
@@ -90,7 +90,7 @@ export function decodeArray(encoded: SavedParameter | undefined, name: string): 
 export function savedNumber(parameters: SavedHasher['parameters'], name: string): number {
   const value = parameters[name];
   if (typeof value !== 'number') {
-    throw new UserInputError(`saved hasher parameter "${name}" is missing or not a number; the file is corrupt or from another tool`);
+    throw new UserInputError(`saved hasher parameter "${name}" is missing or not a number. The file is corrupt or from another tool`);
   }
   return value;
 }

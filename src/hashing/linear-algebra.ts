@@ -31,7 +31,7 @@ export function covarianceMatrix(features: FeatureMatrix, means: Float64Array): 
     for (let i = 0; i < d; i++) {
       centered[i] = data[offset + i] - means[i];
     }
-    // Only the upper triangle is accumulated; zero entries (common in image
+    // Only the upper triangle is accumulated. Zero entries (common in image
     // pixels whose column mean is zero) are skipped.
     for (let i = 0; i < d; i++) {
       const ci = centered[i];

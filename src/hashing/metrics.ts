@@ -69,11 +69,11 @@ export interface RetrievalEvaluationInput {
   database: PackedCodes;
   queryLabels: ArrayLike<number>;
   databaseLabels: ArrayLike<number>;
-  /** Cut-offs for precision@k; default [10, 100, 1000], clipped to the database size. */
+  /** Cut-offs for precision@k. Default [10, 100, 1000], clipped to the database size. */
   precisionCutoffs?: number[];
-  /** Radius for precision within a Hamming ball; default 2. */
+  /** Radius for precision within a Hamming ball. Default 2. */
   hammingRadius?: number;
-  /** Shares of the database searched for hit rate; default [0.01, 0.05, 0.1]. */
+  /** Shares of the database searched for hit rate. Default [0.01, 0.05, 0.1]. */
   penetrationRates?: number[];
 }
 
@@ -91,7 +91,7 @@ export interface RetrievalReport {
   meanAveragePrecision: number;
   precisionAtK: { k: number; precision: number }[];
   /**
-   * Mean over queries of precision among entries within `hammingRadius`; a
+   * Mean over queries of precision among entries within `hammingRadius`. A
    * query that retrieves nothing within the radius scores 0, the convention
    * of Weiss et al. (spectral hashing) and Gong and Lazebnik (ITQ).
    */
@@ -111,7 +111,7 @@ export interface RetrievalReport {
   rank1IdentificationRate: number;
 }
 
-/** Evaluates Hamming ranking retrieval; see the file header for ranking and relevance rules. */
+/** Evaluates Hamming ranking retrieval. See the file header for ranking and relevance rules. */
 export function evaluateRetrieval(input: RetrievalEvaluationInput): RetrievalReport {
   const { queries, database, queryLabels, databaseLabels } = input;
   assertComparable(queries, database);
@@ -293,7 +293,7 @@ export function bitStatistics(codes: PackedCodes): BitStatistics {
 function assertComparable(queries: PackedCodes, database: PackedCodes): void {
   if (queries.codeLengthBits !== database.codeLengthBits) {
     throw new UserInputError(
-      `query codes have ${queries.codeLengthBits} bits but database codes have ${database.codeLengthBits}; encode both with the same hasher`,
+      `query codes have ${queries.codeLengthBits} bits but database codes have ${database.codeLengthBits}. Encode both with the same hasher`,
     );
   }
 }

@@ -26,7 +26,7 @@ import { SeededRandom } from './random';
 
 export interface ProjectionHasherOptions {
   codeLengthBits: number;
-  /** Seed of every random choice in training; default 0. */
+  /** Seed of every random choice in training. Default 0. */
   seed?: number;
 }
 
@@ -40,7 +40,7 @@ export interface RandomProjectionOptions extends ProjectionHasherOptions {
 }
 
 export interface ItqOptions extends ProjectionHasherOptions {
-  /** Alternating B/R updates; default 50, the value Gong and Lazebnik (CVPR 2011) use. */
+  /** Alternating B/R updates. Default 50, the value Gong and Lazebnik (CVPR 2011) use. */
   iterationCount?: number;
 }
 
@@ -104,7 +104,6 @@ abstract class ProjectionHasher implements Hasher {
     return report;
   }
 
-
   async encode(features: FeatureMatrix): Promise<PackedCodes> {
     const model = this.requireModel('encode');
     assertColumnCount(features, model.inputDimension);
@@ -130,9 +129,11 @@ abstract class ProjectionHasher implements Hasher {
     const means = Float64Array.from(decodeArray(saved.parameters.means, 'means'));
     const projection = Float64Array.from(decodeArray(saved.parameters.projection, 'projection'));
     if (means.length !== saved.inputDimension || projection.length !== saved.inputDimension * this.codeLengthBits) {
-      throw new UserInputError(`saved ${this.kind} hasher has arrays that do not match inputDimension ${saved.inputDimension} and ${this.codeLengthBits} bits; the file is corrupt`);
+      throw new UserInputError(`saved ${this.kind} hasher has arrays that do not match inputDimension ${saved.inputDimension} and ${this.codeLengthBits} bits. The file is corrupt`);
     }
-    const { means: _means, projection: _projection, ...extraParameters } = saved.parameters;
+    const extraParameters = { ...saved.parameters };
+    delete extraParameters.means;
+    delete extraParameters.projection;
     this.extraParameters = extraParameters;
     this.model = { inputDimension: saved.inputDimension, means, projection };
   }
@@ -240,7 +241,7 @@ export class ItqHasher extends ProjectionHasher {
     }
   }
 
-  /** The learned `bits x bits` rotation (row-major); undefined until trained in this process. */
+  /** The learned `bits x bits` rotation (row-major). Undefined until trained in this process. */
   get rotation(): Float64Array | undefined {
     return this.learnedRotation;
   }

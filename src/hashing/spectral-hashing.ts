@@ -24,7 +24,7 @@ interface SpectralModel {
 
 /**
  * Spectral hashing (Weiss, Torralba and Fergus, NIPS 2008). Data are rotated
- * by PCA and assumed uniform on a box; the bits are the analytical Laplacian
+ * by PCA and assumed uniform on a box. The bits are the analytical Laplacian
  * eigenfunctions sin(π/2 + kπ(x - a)/(b - a)) of single principal directions
  * with the smallest eigenvalues, thresholded at zero. Deterministic: there is
  * no seed.
@@ -118,7 +118,7 @@ export class SpectralHasher implements Hasher {
   restore(saved: SavedHasher): void {
     const principalCount = saved.parameters.principalCount;
     if (typeof principalCount !== 'number') {
-      throw new UserInputError('saved sh hasher lacks principalCount; the file is corrupt or from another tool');
+      throw new UserInputError('saved sh hasher lacks principalCount. The file is corrupt or from another tool');
     }
     this.model = {
       inputDimension: saved.inputDimension,
@@ -142,7 +142,7 @@ export class SpectralHasher implements Hasher {
 /**
  * Picks the `bits` single-direction eigenfunctions with the smallest
  * eigenvalues. Mode k ≥ 1 along a direction with range r has frequency kπ/r
- * and eigenvalue proportional to -(kπ/r)²; the trivial mode k = 0 is skipped.
+ * and eigenvalue proportional to -(kπ/r)². The trivial mode k = 0 is skipped.
  * Ties go to the lower direction index, then the lower mode.
  */
 function selectEigenfunctions(ranges: Float64Array, bits: number): { bitDirections: Float64Array; bitFrequencies: Float64Array } {

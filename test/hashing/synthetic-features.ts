@@ -1,13 +1,17 @@
 import { createFeatureMatrix, type FeatureMatrix } from '../../src/hashing/feature-matrix';
 import { SeededRandom } from '../../src/hashing/random';
 
-/** Gaussian clusters around random centres: `clusterCount` labels, rows assigned round-robin. */
-export function clusteredFeatures(options: { rowCount: number; dimension: number; clusterCount: number; seed: number }): {
+/**
+ * Unit-variance Gaussian clusters around random centres whose coordinates
+ * have standard deviation `centreScale` (default 3): `clusterCount` labels,
+ * rows assigned round-robin.
+ */
+export function clusteredFeatures(options: { rowCount: number; dimension: number; clusterCount: number; seed: number; centreScale?: number }): {
   features: FeatureMatrix;
   labels: Int32Array;
 } {
   const random = new SeededRandom(options.seed);
-  const centres = Float32Array.from({ length: options.clusterCount * options.dimension }, () => 3 * random.nextGaussian());
+  const centres = Float32Array.from({ length: options.clusterCount * options.dimension }, () => (options.centreScale ?? 3) * random.nextGaussian());
   const data = new Float32Array(options.rowCount * options.dimension);
   const labels = new Int32Array(options.rowCount);
   for (let row = 0; row < options.rowCount; row++) {

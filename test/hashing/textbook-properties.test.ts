@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { unpackBits } from '../../src/hashing/codes';
 import { createFeatureMatrix } from '../../src/hashing/feature-matrix';
 import { decodeArray } from '../../src/hashing/hasher';
+import { DeepHasher } from '../../src/hashing/deep-hashing';
 import { ItqHasher, LshHasher, SblshHasher } from '../../src/hashing/projection-hashers';
 import { SeededRandom } from '../../src/hashing/random';
 import { clusteredFeatures } from './synthetic-features';
@@ -113,5 +114,57 @@ describe('SBLSH', () => {
     for (const bit of [0, 19, 20, 31]) {
       assert.ok(Math.abs(dot(bit, bit) - 1) < 1e-9, `bit ${bit} should have unit norm`);
     }
+  });
+});
+
+describe('deep hashing', function () {
+  this.timeout(60000);
+  const { features, labels } = clusteredFeatures({ rowCount: 256, dimension: 48, clusterCount: 4, seed: 12 });
+
+  for (const initialization of ['itq', 'random'] as const) {
+    it(`lowers its objective from ${initialization} start`, async () => {
+      const hasher = new DeepHasher({ codeLengthBits: 16, seed: 1, epochCount: 8, batchSize: 64, initialization, learningRate: 3e-3 });
+      const report = await hasher.train(features);
+      assert.equal(report.lossHistory.length, 8);
+      assert.ok(report.lossHistory[7] < report.lossHistory[0], `loss went from ${report.lossHistory[0]} to ${report.lossHistory[7]}`);
+      hasher.dispose();
+    });
+  }
+
+  /** Mean Hamming distance within labels divided by the mean across labels, over the first 40 rows. */
+  async function withinToAcrossRatio(hasher: DeepHasher, data: ReturnType<typeof clusteredFeatures>): Promise<number> {
+    const { features, labels } = data;
+    const bits = unpackBits(await hasher.encode(features));
+    const sums = { within: 0, across: 0, withinPairs: 0, acrossPairs: 0 };
+    for (let a = 0; a < 40; a++) {
+      for (let b = a + 1; b < 40; b++) {
+        let distance = 0;
+        for (let bit = 0; bit < 16; bit++) {
+          distance += bits[a * 16 + bit] ^ bits[b * 16 + bit];
+        }
+        if (labels[a] === labels[b]) {
+          sums.within += distance;
+          sums.withinPairs++;
+        } else {
+          sums.across += distance;
+          sums.acrossPairs++;
+        }
+      }
+    }
+    return sums.within / sums.withinPairs / (sums.across / sums.acrossPairs);
+  }
+
+  it('pulls same-label codes together when supervised', async () => {
+    const noisy = clusteredFeatures({ rowCount: 256, dimension: 48, clusterCount: 4, seed: 12, centreScale: 0.3 });
+    const unsupervised = new DeepHasher({ codeLengthBits: 16, seed: 1, epochCount: 20, batchSize: 64, learningRate: 1e-2 });
+    const supervised = new DeepHasher({ codeLengthBits: 16, seed: 1, epochCount: 20, batchSize: 64, learningRate: 1e-2, supervised: true });
+    await unsupervised.train(noisy.features);
+    await supervised.train(noisy.features, { labels: noisy.labels });
+
+    const unsupervisedRatio = await withinToAcrossRatio(unsupervised, noisy);
+    const supervisedRatio = await withinToAcrossRatio(supervised, noisy);
+    assert.ok(supervisedRatio < unsupervisedRatio, `within/across distance ratio ${supervisedRatio} supervised, ${unsupervisedRatio} unsupervised`);
+    unsupervised.dispose();
+    supervised.dispose();
   });
 });

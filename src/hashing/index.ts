@@ -1,0 +1,10 @@
+export * from './codes';
+export * from './feature-matrix';
+export * from './hasher';
+export { createHasher, loadHasher, serializeHasher, deserializeHasher, type HasherOptionsByKind } from './create-hasher';
+export { DeepHasher, type DeepHashingOptions, type DeepHashingLossWeights } from './deep-hashing';
+export { LshHasher, SblshHasher, PcahHasher, ItqHasher, type ItqOptions, type RandomProjectionOptions, type ProjectionHasherOptions } from './projection-hashers';
+export { SpectralHasher, type SpectralHashingOptions } from './spectral-hashing';
+export * from './metrics';
+export * from './code-shards';
+export { SeededRandom } from './random';
