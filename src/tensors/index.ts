@@ -8,7 +8,15 @@ export {
   type TensorBackendName,
   type TensorBackendOptions,
 } from './backend';
-export { conv2dFilterGradient, conv2dGradientConfig, dilateFilter, registerConv2dGradient } from './conv2d-gradients';
+export {
+  conv2dFilterGradient,
+  conv2dGradientConfig,
+  conv2dInputGradient,
+  dilateFilter,
+  registerConv2dGradient,
+  type Conv2dFilterGradientOptions,
+  type Conv2dInputGradientOptions,
+} from './conv2d-gradients';
 export { installNativeTensorflow, type InstallNativeTensorflowOptions } from './install';
 export { registerCpuKernelFixes } from './cpu-kernels';
 export { registerGatherGradient } from './gather-gradients';

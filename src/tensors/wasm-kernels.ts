@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFilterGradient, type Conv2dFilterGradientOptions } from './conv2d-gradients';
+import {
+  conv2dFilterGradient,
+  conv2dInputGradient,
+  type Conv2dFilterGradientOptions,
+  type Conv2dInputGradientOptions,
+} from './conv2d-gradients';
 import { poolingGradientKernels } from './pooling-gradients';
 
 /**
@@ -39,6 +44,21 @@ const conv2dBackpropFilterKernel: tf.KernelConfig = {
     const options = attrs as unknown as Conv2dFilterGradientOptions;
     const wasmBackend = backend as tf.KernelBackend;
     return tf.tidy(() => conv2dFilterGradient(asTensor<tf.Rank.R4>(x, wasmBackend), asTensor<tf.Rank.R4>(dy, wasmBackend), options));
+  },
+};
+
+/**
+ * Conv2DBackpropInput for wasm as a forward convolution (see
+ * conv2dInputGradient); it replaces the backend's slower loop kernel.
+ */
+const conv2dBackpropInputKernel: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const options = attrs as unknown as Conv2dInputGradientOptions;
+    const wasmBackend = backend as tf.KernelBackend;
+    return tf.tidy(() => conv2dInputGradient(asTensor<tf.Rank.R4>(dy, wasmBackend), asTensor<tf.Rank.R4>(filter, wasmBackend), options));
   },
 };
 
@@ -83,8 +103,11 @@ const unsortedSegmentSumKernel: tf.KernelConfig = {
 /** Kernels that training needs and @tensorflow/tfjs-backend-wasm 4.22 lacks. */
 export const wasmMissingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterKernel, unsortedSegmentSumKernel];
 
-/** Kernels that replace incorrect ones of @tensorflow/tfjs-backend-wasm 4.22. */
-export const wasmReplacementKernels: readonly tf.KernelConfig[] = poolingGradientKernels.filter((kernel) => kernel.backendName === 'wasm');
+/** Kernels that replace incorrect or slow ones of @tensorflow/tfjs-backend-wasm 4.22. */
+export const wasmReplacementKernels: readonly tf.KernelConfig[] = [
+  conv2dBackpropInputKernel,
+  ...poolingGradientKernels.filter((kernel) => kernel.backendName === 'wasm'),
+];
 
 /**
  * Registers the wasm kernels that training needs: each of
