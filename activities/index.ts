@@ -1,5 +1,6 @@
 import type { ActivityDependencies } from './dependencies';
 import { createDoctorActivities } from './doctor';
+import { createHandoverProbeActivities } from './handover-probe';
 
 export type { ActivityDependencies } from './dependencies';
 
@@ -7,6 +8,7 @@ export type { ActivityDependencies } from './dependencies';
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createDoctorActivities(deps),
+    ...createHandoverProbeActivities(deps),
   };
 }
 

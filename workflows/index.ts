@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow a worker can run.
 export { doctorWorkflow } from './doctor';
+export { handoverProbeWorkflow } from './handover-probe';

@@ -1,0 +1,123 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRunConfig } from '../../src/config/run-config';
+import type { ActivityRecord } from '../../src/multihost/activity-history';
+import { MultihostCluster } from './cluster';
+import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, removeStaleNamespaces } from './test-network';
+
+/**
+ * whorl across five test hosts, each a network namespace on one private /24
+ * that exists only inside namespaces this test creates:
+ *
+ *   services 10.231.42.1   Temporal, MinIO, MLflow (`whorl stack up` with WHORL_STACK_HOST)
+ *   gpu-a    10.231.42.2   GPU-class worker
+ *   gpu-b    10.231.42.3   GPU-class worker
+ *   cpu-a    10.231.42.4   CPU-class worker
+ *   client   10.231.42.5   workload driver
+ *
+ * The workloads are names from src/multihost/workloads.ts. To run another
+ * workflow across the hosts, add it there and name it here. A handover
+ * workload must declare the long GPU activity whose worker this test kills.
+ */
+const ACROSS_HOSTS_WORKLOAD = 'doctor';
+const HANDOVER_WORKLOAD = 'gpu-handover';
+
+const SUBNET_PREFIX = '10.231.42';
+const GPU_HOSTS = ['gpu-a', 'gpu-b'];
+const CPU_HOSTS = ['cpu-a'];
+const CONFIG_PATH = 'configs/demo.yaml';
+const WORKER_START_TIMEOUT_MS = 180_000;
+const QUEUES = loadRunConfig(CONFIG_PATH).queues;
+
+function summarize(activities: ActivityRecord[]): string {
+  return activities.map((activity) => `${activity.activityType}@${activity.taskQueue} on ${activity.workerIdentity} attempt ${activity.attempt} ${activity.outcome}`).join('\n  ');
+}
+
+describe('multi-host cluster', function () {
+  this.timeout(300_000);
+  let cluster: MultihostCluster | undefined;
+  let scratchDir: string | undefined;
+  const startedAt = Date.now();
+
+  before(async function () {
+    const problem = await namespaceSupportProblem();
+    if (problem !== undefined) {
+      console.warn(`    skipping the multi-host tests: ${problem}`);
+      this.skip();
+    }
+
+    const stale = await removeStaleNamespaces();
+    if (stale.length > 0) console.warn(`    removed namespaces left by an earlier run: ${stale.join(', ')}`);
+
+    scratchDir = await mkdtemp(join(tmpdir(), 'whorl-multihost-'));
+    const network = await createTestNetwork({ subnetPrefix: SUBNET_PREFIX, hostNames: ['services', ...GPU_HOSTS, ...CPU_HOSTS, 'client'] });
+    cluster = new MultihostCluster(network, scratchDir, CONFIG_PATH);
+
+    await cluster.startServices('services');
+    const servicesReadyAt = Date.now();
+    await Promise.all([
+      ...GPU_HOSTS.map((host) => cluster!.startWorker(host, 'gpu', WORKER_START_TIMEOUT_MS)),
+      ...CPU_HOSTS.map((host) => cluster!.startWorker(host, 'cpu', WORKER_START_TIMEOUT_MS)),
+    ]);
+    console.log(`    services up in ${((servicesReadyAt - startedAt) / 1000).toFixed(1)} s, workers in ${((Date.now() - servicesReadyAt) / 1000).toFixed(1)} s more; scratch ${scratchDir}`);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    // Kills every process in the test namespaces (services, workers, drivers) before deleting the namespaces.
+    await destroyOwnNamespaces();
+    if (scratchDir !== undefined && process.env.WHORL_KEEP_MULTIHOST_LOGS !== '1') await rm(scratchDir, { recursive: true, force: true });
+    console.log(`    multi-host suite took ${((Date.now() - startedAt) / 1000).toFixed(1)} s including clean-up`);
+  });
+
+  it('runs the workload on remote workers', async function () {
+    const started = Date.now();
+    const driver = cluster!.drive('client', ACROSS_HOSTS_WORKLOAD, 'run');
+    const completed = await driver.next('completed', 180_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}\nworker logs:\n${await cluster!.workerLogTails()}`);
+    });
+    const activities = completed.activities as ActivityRecord[];
+    const overview = summarize(activities);
+    console.log(`    ${ACROSS_HOSTS_WORKLOAD} finished in ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${overview}`);
+
+    assert.ok(activities.length > 0, 'the workflow history lists no activities');
+    for (const activity of activities) {
+      assert.equal(activity.outcome, 'completed', `${activity.activityType} did not complete:\n  ${overview}`);
+      const expectedHosts = activity.taskQueue === QUEUES.gpu ? GPU_HOSTS : CPU_HOSTS;
+      assert.ok(expectedHosts.includes(activity.workerHost), `${activity.activityType} on ${activity.taskQueue} ran on "${activity.workerHost}", expected one of ${expectedHosts.join(', ')}`);
+    }
+    const queues = new Set(activities.map((activity) => activity.taskQueue));
+    assert.ok(queues.has(QUEUES.gpu), `no activity ran on the GPU queue:\n  ${overview}`);
+    assert.ok(queues.has(QUEUES.cpu), `no activity ran on the CPU queue:\n  ${overview}`);
+  });
+
+  it('hands a GPU activity over when its worker dies', async function () {
+    const driver = cluster!.drive('client', HANDOVER_WORKLOAD, 'handover');
+    const running = await driver.next('running', 120_000);
+    const runningActivities = running.activities as Array<{ activityId: string; workerHost: string; attempt: number }>;
+    const busyHosts = runningActivities.map((activity) => activity.workerHost);
+    assert.deepEqual([...new Set(busyHosts)].sort(), [...GPU_HOSTS].sort(), `expected one running activity on each GPU host, got ${busyHosts.join(', ')}`);
+
+    const victim = runningActivities[0];
+    const survivor = GPU_HOSTS.find((host) => host !== victim.workerHost)!;
+    const killedAt = Date.now();
+    await cluster!.killWorker(victim.workerHost);
+
+    const completed = await driver.next('completed', 120_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}\nworker logs:\n${await cluster!.workerLogTails()}`);
+    });
+    const activities = completed.activities as ActivityRecord[];
+    const overview = summarize(activities);
+    console.log(`    killed the worker on ${victim.workerHost}; the workflow finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s later:\n  ${overview}`);
+
+    const handedOver = activities.find((activity) => activity.activityId === victim.activityId);
+    assert.ok(handedOver, `activity ${victim.activityId} is missing from the history:\n  ${overview}`);
+    assert.equal(handedOver.outcome, 'completed');
+    assert.equal(handedOver.workerHost, survivor, `the lost activity finished on ${handedOver.workerHost}, expected ${survivor}`);
+    assert.ok(handedOver.attempt >= 2, `expected a retry, got attempt ${handedOver.attempt}`);
+    assert.equal(handedOver.lastFailure?.timeoutType, 'HEARTBEAT', `expected a heartbeat time-out before the retry, got ${JSON.stringify(handedOver.lastFailure)}`);
+    for (const activity of activities) assert.equal(activity.outcome, 'completed', `${activity.activityType} did not complete:\n  ${overview}`);
+  });
+});
