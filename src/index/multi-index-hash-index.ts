@@ -12,7 +12,15 @@ import {
 } from './binary-index';
 import { CodeStorage } from './code-storage';
 import { chooseSubstringCount } from './codes';
-import { buildSubstringTable, extractSubstring, probeAtRadius, substringLayout, type SubstringTable } from './substring-tables';
+import {
+  buildSubstringTable,
+  enumerateByMasks,
+  extractSubstring,
+  flipMasks,
+  probeAtRadius,
+  substringLayout,
+  type SubstringTable,
+} from './substring-tables';
 
 export interface MultiIndexHashOptions {
   /** Number of substrings m; by default ⌈b / log2 N⌉ for the codes present when the tables are first built. */
@@ -173,41 +181,68 @@ export class MultiIndexHashIndex implements BinaryIndex {
 
     // Rows found so far, bucketed by distance, and pruned to distances <= kth.
     // Once `found` >= wanted, kth is the wanted-th smallest distance found.
+    // The loops below are written out without closures so that V8 keeps
+    // these counters in registers.
     const buckets: number[][] = Array.from({ length: b + 1 }, () => []);
     let found = 0;
     let kth = b;
-
-    // Candidates are verified from the table's postings-ordered copy of the
-    // codes, and only those within kth are checked against the visited
-    // stamps and tombstones, which are random accesses.
-    const verify = (start: number, end: number, table: SubstringTable): void => {
-      const postings = table.postings;
-      const codes = table.postingCodes as Uint32Array;
-      for (let p = start; p < end; p++) {
-        let distance = 0;
-        const base = p * wordsPerCode;
-        for (let w = 0; w < wordsPerCode; w++) distance += popcount32(queryWords[w] ^ codes[base + w]);
-        if (distance > kth) continue;
-        const row = postings[p];
-        if (visited[row] === stamp) continue;
-        visited[row] = stamp;
-        if (removed[row] !== 0) continue;
-        buckets[distance].push(row);
-        found++;
-        while (found - buckets[kth].length >= wanted) {
-          found -= buckets[kth].length;
-          buckets[kth] = [];
-          kth--;
-        }
-      }
-    };
+    const q0 = queryWords[0];
+    const q1 = wordsPerCode > 1 ? queryWords[1] : 0;
 
     const queryKeys = this.tables.map((table) => extractSubstring(queryWords, 0, table.bitStart, table.bitLength));
     const maxRadius = Math.max(...this.tables.map((table) => table.bitLength));
     search: for (let s = 0; s <= maxRadius; s++) {
       for (let j = 0; j < m; j++) {
         const table = this.tables[j];
-        probeAtRadius(table, queryKeys[j], s, (start, end) => verify(start, end, table));
+        const key = queryKeys[j];
+        const directOffsets = table.directOffsets;
+        const byMasks = directOffsets !== undefined && s <= table.bitLength && enumerateByMasks(table, s);
+        // Buckets come from precomputed flip masks over direct-address
+        // offsets (the common case), or from a list of postings ranges.
+        const masks = byMasks ? flipMasks(table.bitLength, s) : EMPTY_MASKS;
+        const ranges = byMasks ? EMPTY_RANGES : collectRanges(table, key, s);
+        const bucketCount = byMasks ? masks.length : ranges.length / 2;
+        const postings = table.postings;
+        const codes = table.postingCodes as Uint32Array;
+
+        for (let i = 0; i < bucketCount; i++) {
+          let start: number;
+          let end: number;
+          if (byMasks) {
+            const probe = (key ^ masks[i]) >>> 0;
+            start = (directOffsets as Uint32Array)[probe];
+            end = (directOffsets as Uint32Array)[probe + 1];
+          } else {
+            start = ranges[2 * i];
+            end = ranges[2 * i + 1];
+          }
+
+          for (let p = start; p < end; p++) {
+            let distance: number;
+            if (wordsPerCode === 2) {
+              distance = popcount32(q0 ^ codes[2 * p]) + popcount32(q1 ^ codes[2 * p + 1]);
+            } else {
+              distance = 0;
+              const base = p * wordsPerCode;
+              for (let w = 0; w < wordsPerCode; w++) distance += popcount32(queryWords[w] ^ codes[base + w]);
+            }
+            if (distance > kth) continue;
+
+            // Only candidates within kth reach the random accesses below.
+            const row = postings[p];
+            if (visited[row] === stamp) continue;
+            visited[row] = stamp;
+            if (removed[row] !== 0) continue;
+            buckets[distance].push(row);
+            found++;
+            while (found - buckets[kth].length >= wanted) {
+              found -= buckets[kth].length;
+              buckets[kth] = [];
+              kth--;
+            }
+          }
+        }
+
         // Tables 0..j are probed to radius s and the others to s - 1, so by
         // the pigeonhole principle every code within m·s + j was verified.
         if (found >= wanted && kth <= m * s + j) break search;
@@ -267,6 +302,18 @@ export class MultiIndexHashIndex implements BinaryIndex {
     sortMatches(distances, ids);
     return [distances, ids];
   }
+}
+
+const EMPTY_MASKS = new Uint32Array(0);
+const EMPTY_RANGES: number[] = [];
+
+/** Returns the postings ranges [start, end) of every key at exactly `radius` from `key`, flattened. */
+function collectRanges(table: SubstringTable, key: number, radius: number): number[] {
+  const ranges: number[] = [];
+  probeAtRadius(table, key, radius, (start, end) => {
+    ranges.push(start, end);
+  });
+  return ranges;
 }
 
 /**

@@ -174,6 +174,42 @@ function lookup(table: SubstringTable, key: number, visit: (start: number, end: 
   }
 }
 
+const flipMaskCache = new Map<number, Uint32Array>();
+
+/**
+ * Returns every bitLength-bit mask with exactly `radius` bits set, so that
+ * key ^ mask enumerates the keys at that distance. Masks are cached per
+ * (bitLength, radius); callers ask only while C(bitLength, radius) is below
+ * the table's number of distinct keys.
+ */
+export function flipMasks(bitLength: number, radius: number): Uint32Array {
+  const cacheKey = bitLength * 64 + radius;
+  const cached = flipMaskCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+
+  const masks = new Uint32Array(binomial(bitLength, radius));
+  const positions = new Int32Array(radius);
+  for (let i = 0; i < radius; i++) positions[i] = i;
+  for (let next = 0; next < masks.length; next++) {
+    let mask = 0;
+    for (let i = 0; i < radius; i++) mask |= 1 << positions[i];
+    masks[next] = mask >>> 0;
+
+    let i = radius - 1;
+    while (i >= 0 && positions[i] === bitLength - radius + i) i--;
+    if (i < 0) break;
+    positions[i]++;
+    for (let j = i + 1; j < radius; j++) positions[j] = positions[j - 1] + 1;
+  }
+  flipMaskCache.set(cacheKey, masks);
+  return masks;
+}
+
+/** True when probing by flip masks is cheaper than scanning the table's distinct keys. */
+export function enumerateByMasks(table: SubstringTable, radius: number): boolean {
+  return binomial(table.bitLength, radius) <= table.keys.length;
+}
+
 const binomialCache = new Map<number, number>();
 
 function binomial(n: number, r: number): number {
