@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../logging';
 import { registerConv2dGradient } from './conv2d-gradients';
 import { registerCpuKernelFixes } from './cpu-kernels';
 import { registerGatherGradient } from './gather-gradients';
+import { registerNativeKernelFixes } from './native-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 /** Values of `tensors.backend` in a run config and of WHORL_TENSOR_BACKEND. */
@@ -128,6 +129,7 @@ async function initializeNative(name: NativeBackendName, threads: number, logger
     );
   }
 
+  registerNativeKernelFixes();
   if (!(await tf.setBackend('tensorflow'))) {
     throw new BackendUnavailableError(`${packageName} loaded, but the tfjs backend "tensorflow" failed to initialize`);
   }
@@ -195,8 +197,9 @@ async function initializeOne(name: TensorBackendName, threads: number, logger: L
  * tfjs keeps one backend per process, so call this once at process start,
  * before building models. It also installs gradients and kernels that
  * training needs on every backend: the Conv2D gradient with dilation, a
- * GatherV2 gradient that accepts computed indices, the wasm kernels tfjs lacks
- * and replacements for incorrect wasm and cpu gradient kernels.
+ * GatherV2 gradient that accepts computed indices, the wasm kernels tfjs lacks,
+ * replacements for incorrect wasm and cpu gradient kernels, and a faster Step
+ * kernel on the native backend.
  *
  * Raises UserInputError when the request is invalid or the requested backend
  * cannot start.

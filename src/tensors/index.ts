@@ -20,5 +20,6 @@ export {
 export { installNativeTensorflow, type InstallNativeTensorflowOptions } from './install';
 export { registerCpuKernelFixes } from './cpu-kernels';
 export { registerGatherGradient } from './gather-gradients';
+export { registerNativeKernelFixes } from './native-kernels';
 export { avgPoolBackprop, maxPoolBackprop, poolingGradientKernels } from './pooling-gradients';
 export { registerWasmTrainingKernels, wasmMissingKernels, wasmReplacementKernels } from './wasm-kernels';

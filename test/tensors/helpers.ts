@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { strict as assert } from 'node:assert';
-import { registerConv2dGradient, registerCpuKernelFixes, registerGatherGradient, registerWasmTrainingKernels } from '../../src/tensors';
+import {
+  registerConv2dGradient,
+  registerCpuKernelFixes,
+  registerGatherGradient,
+  registerNativeKernelFixes,
+  registerWasmTrainingKernels,
+} from '../../src/tensors';
 
 /** Plain input data, so the same values can be built on every backend. */
 export interface ArrayInput {
@@ -47,8 +53,9 @@ export async function runOnBackend(
 }
 
 /**
- * Asserts that two results agree to `relativeTolerance` of the largest
- * magnitude in the expected values, and names the first differing element.
+ * Asserts that two results agree to `relativeTolerance` of the largest finite
+ * magnitude in the expected values (NaN only where NaN is expected), and
+ * names the first differing element.
  */
 export function assertClose(
   actual: { shape: number[]; values: Float32Array }[],
@@ -59,8 +66,12 @@ export function assertClose(
   assert.equal(actual.length, expected.length, `${label}: output count`);
   actual.forEach((output, index) => {
     assert.deepEqual(output.shape, expected[index].shape, `${label}: shape of output ${index}`);
-    const scale = Math.max(1, ...expected[index].values.map(Math.abs));
+    const scale = Math.max(1, ...expected[index].values.filter(Number.isFinite).map(Math.abs));
     for (let i = 0; i < output.values.length; i++) {
+      if (Number.isNaN(expected[index].values[i])) {
+        assert.ok(Number.isNaN(output.values[i]), `${label}: output ${index} element ${i} is ${output.values[i]}, expected NaN`);
+        continue;
+      }
       const difference = Math.abs(output.values[i] - expected[index].values[i]);
       if (!(difference <= relativeTolerance * scale)) {
         assert.fail(
@@ -90,5 +101,6 @@ export function loadNativeBackend(): string | undefined {
   } catch (error) {
     return (error as Error).message.split('\n')[0];
   }
+  registerNativeKernelFixes();
   return tf.findBackendFactory('tensorflow') === null ? 'the tensorflow backend is not registered' : undefined;
 }

@@ -182,6 +182,11 @@ export function modelOpCases(): OpCase[] {
       compute: withGradients((x) => tf.relu(x), [0]),
     },
     {
+      name: 'step with NaN, zero and alpha',
+      inputs: [{ shape: [6], values: Float32Array.from([Number.NaN, -2, -0, 0, 1e-30, 3]) }],
+      compute: (x) => [tf.step(x), tf.step(x, 0.25)],
+    },
+    {
       name: 'sigmoid and tanh',
       inputs: [randomInput([3, 11], 19)],
       compute: withGradients((x) => tf.add(tf.sigmoid(x), tf.tanh(tf.mul(x, 2))), [0]),
