@@ -87,11 +87,11 @@ function differs(values: Array<string | undefined>): boolean {
 }
 
 /**
- * Builds one self-contained HTML page comparing runs side by side: run
- * facts, params (differing first), the latest value of every metric, a
- * chart of each metric history with more than one step, and a bar chart of
- * the metrics that every run logged as a fraction in [0, 1], such as CCR or
- * mAP.
+ * Builds one self-contained HTML page that compares runs side by side. It
+ * shows run facts, the latest value of every metric and the params, with
+ * differing params first. Its plots are a chart of each metric history with
+ * more than one step, and a bar chart of the metrics that every run logged
+ * as a fraction in [0, 1], such as CCR or mAP.
  */
 export async function buildComparisonPage(runs: ComparedRun[]): Promise<BuiltReport> {
   if (runs.length === 0) throw new UserInputError('no runs to compare: pass at least one run');

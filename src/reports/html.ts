@@ -94,7 +94,7 @@ export function pngImage(png: Uint8Array, options: { alt: string; widthPx?: numb
   return html`<img${id} src="${source}" alt="${options.alt}"${width}>`;
 }
 
-/** Whether bytes start with the 8-byte PNG signature. */
+/** Checks whether bytes start with the 8-byte PNG signature. */
 export function isPng(bytes: Uint8Array): boolean {
   const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   return bytes.length > signature.length && signature.every((byte, index) => bytes[index] === byte);
@@ -151,7 +151,7 @@ figcaption { color: var(--muted); font-size: 12px; padding: 4px 2px 0; max-width
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 `;
 
-/** A complete HTML document with the shared style and the no-network Content Security Policy. */
+/** Wraps a body in a complete HTML document with the shared style and the no-network Content Security Policy. */
 export function page(title: string, body: Html): string {
   return `<!DOCTYPE html>
 <html lang="en">

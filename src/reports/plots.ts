@@ -96,9 +96,9 @@ function sensorPlots(classification: SensorClassification | undefined): PlotDefi
     plots.push({
       name: `confusion-${slug(variant.variant)}`,
       section: 'sensor',
-      description: `Confusion matrix of the ${variant.variant} sensor classifier`,
+      description: `Confusion matrix of the ${variant.variant} sensor classifier: image counts, shaded by share of the true sensor`,
       spec: heatMapChart({
-        title: `Confusion matrix: ${variant.variant} (counts, shaded by share of the true sensor)`,
+        title: `Confusion matrix: ${variant.variant}`,
         cells: confusionCells(classification.sensors, variant.confusionMatrix),
         rowOrder: classification.sensors,
         columnOrder: classification.sensors,
@@ -153,7 +153,7 @@ function alignmentPlots(report: RunReport): PlotDefinition[] {
         title: 'Grid-point error per pair',
         rows,
         value: { field: 'error', title: 'mean grid-point error (px)' },
-        group: { field: 'phase', title: 'phase' },
+        group: { field: 'phase', title: 'phase', order: ['before alignment', 'after alignment'] },
       }),
     },
   ];

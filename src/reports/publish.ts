@@ -26,7 +26,7 @@ function validateRunKey(runKey: string): void {
   }
 }
 
-/** Where a tracked report goes: the client, and the MLflow run that receives it. */
+/** The MLflow client and run that receive a tracked report. */
 export interface ReportTracking {
   client: MlflowClient;
   run: RunInfo;
@@ -95,8 +95,9 @@ export async function publishReport(store: ObjectStore, runKey: string, report: 
 }
 
 /**
- * The pipeline's final step in one call: validates and stores the run
- * report, builds the page and publishes it. Tracking defaults to none.
+ * Runs the pipeline's final step in one call: validates and stores the run
+ * report, builds the page and publishes it, to MLflow too when `tracking` is
+ * given.
  */
 export async function reportRun(store: ObjectStore, report: RunReport, tracking?: ReportTracking): Promise<PublishedReport & { runReportKey: string }> {
   const validated = parseRunReport(JSON.parse(serializeRunReport(report)), `for run ${report.runKey}`);

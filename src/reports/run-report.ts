@@ -2,7 +2,7 @@
  * The input of the run report: everything one pipeline run measured, as the
  * pipeline's final activity collects it. Every data section is optional, so a
  * run that stopped early still gets a report with the sections it reached,
- * and `stages` says which stage failed or was skipped and why.
+ * and `stages` records which stage failed or was skipped and why.
  *
  * docs/report-format.md describes each field and the JSON file
  * `reports/<runKey>/run-report.json` that stores it.

@@ -83,7 +83,7 @@ export function headerSection(report: RunReport): Html {
   return html`<header class="page"><h1>${title} ${badge(report.status)}</h1><div class="meta">run <code>${report.runKey}</code> · config <code>${report.config.name}</code> · started ${report.startedAt}${finished}</div></header>`;
 }
 
-/** The summary block: the few numbers that decide whether a run is good, then what went wrong. */
+/** Builds the summary block: the few numbers that decide whether a run is good, then each stage that failed or was skipped. */
 export function summarySection(report: RunReport): Html {
   const tiles: Html[] = [tile('status', report.status, `${report.stages.length} stages`), tile('duration', formatDuration(runDurationMs(report)))];
 
@@ -129,13 +129,19 @@ export function summarySection(report: RunReport): Html {
   return html`<section id="summary"><h2>Summary</h2><div class="summary">${tiles}</div>${notices}</section>`;
 }
 
+function cacheCell(stage: StageRecord): Html | string {
+  if (stage.cacheHit) return badge('cached');
+  if (stage.status === 'succeeded') return 'computed';
+  return '–';
+}
+
 export function stagesSection(report: RunReport): Html {
   const totalMs = report.stages.reduce((sum, stage) => sum + (stage.durationMs ?? 0), 0);
   return html`<section id="stages"><h2>Stages</h2>${table<StageRecord>(
     [
       { header: 'stage', cell: (stage) => html`<code>${stage.name}</code>` },
       { header: 'status', cell: (stage) => badge(stage.status) },
-      { header: 'cache', cell: (stage) => (stage.cacheHit ? badge('cached') : stage.status === 'succeeded' ? 'computed' : '–') },
+      { header: 'cache', cell: cacheCell },
       { header: 'duration', cell: (stage) => formatDuration(stage.durationMs), numeric: true },
       { header: 'share', cell: (stage) => (stage.durationMs !== undefined && totalMs > 0 ? formatPercent(stage.durationMs / totalMs) : '–'), numeric: true },
       { header: 'reason', cell: (stage) => (stage.reason !== undefined ? stageProblemText(stage) : '') },
@@ -232,13 +238,22 @@ export function robustnessSection(context: SectionContext): Html {
   const curves = context.report.robustness ?? [];
   if (curves.length === 0) return html``;
   const units = { rotation: '°', occlusion: '%', noise: '%' } as const;
-  const rows = curves.flatMap((curve) => curve.points.map((point) => ({ curve, point })));
+  const variants = [...new Set(curves.map((curve) => curve.variant))];
+
+  // One row per perturbation and level, one CCR column per variant.
+  const rows: Array<{ perturbation: keyof typeof units; level: number }> = [];
+  for (const perturbation of ['rotation', 'occlusion', 'noise'] as const) {
+    const levels = [...new Set(curves.filter((curve) => curve.perturbation === perturbation).flatMap((curve) => curve.points.map((point) => point.level)))];
+    rows.push(...levels.sort((a, b) => a - b).map((level) => ({ perturbation, level })));
+  }
+  const ccrOf = (variant: string, row: (typeof rows)[number]) =>
+    curves.find((curve) => curve.variant === variant && curve.perturbation === row.perturbation)?.points.find((point) => point.level === row.level)?.ccr;
+
   return html`<section id="robustness"><h2>Robustness</h2>${figuresOf(context, 'robustness')}${table(
     [
-      { header: 'perturbation', cell: (row) => row.curve.perturbation },
-      { header: 'level', cell: (row) => `${row.point.level}${units[row.curve.perturbation]}`, numeric: true },
-      { header: 'variant', cell: (row) => row.curve.variant },
-      { header: 'CCR', cell: (row) => formatPercent(row.point.ccr), numeric: true },
+      { header: 'perturbation', cell: (row) => row.perturbation },
+      { header: 'level', cell: (row) => `${row.level}${units[row.perturbation]}`, numeric: true },
+      ...variants.map((variant) => ({ header: `CCR ${variant}`, cell: (row: (typeof rows)[number]) => formatPercent(ccrOf(variant, row)), numeric: true })),
     ],
     rows,
     { caption: 'correct classification rate under perturbation' },
@@ -274,8 +289,17 @@ export function retrievalSection(context: SectionContext): Html {
   const results = context.report.retrieval?.results ?? [];
   if (results.length === 0) return html``;
   const ks = [...new Set(results.flatMap((result) => Object.keys(result.precisionAtK)))].sort((a, b) => Number(a) - Number(b));
+  const hashers = [...new Set(results.map((result) => result.hasher))];
+  const codeLengths = [...new Set(results.map((result) => result.codeLengthBits))].sort((a, b) => a - b);
+  const mapOf = (hasher: string, bits: number) => results.find((result) => result.hasher === hasher && result.codeLengthBits === bits)?.meanAveragePrecision;
+
+  const overview = table<string>(
+    [{ header: 'hasher', cell: (hasher) => hasher }, ...codeLengths.map((bits) => ({ header: `${bits} bits`, cell: (hasher: string) => formatPercent(mapOf(hasher, bits), 2), numeric: true }))],
+    hashers,
+    { caption: 'mean average precision per hasher and code length' },
+  );
   const sorted = [...results].sort((a, b) => a.codeLengthBits - b.codeLengthBits || b.meanAveragePrecision - a.meanAveragePrecision);
-  return html`<section id="retrieval"><h2>Retrieval</h2>${table(
+  const details = table(
     [
       { header: 'code length', cell: (result: RetrievalResult) => `${result.codeLengthBits} bits`, numeric: true },
       { header: 'hasher', cell: (result: RetrievalResult) => result.hasher },
@@ -285,7 +309,8 @@ export function retrievalSection(context: SectionContext): Html {
     ],
     sorted,
     { caption: 'retrieval on the probe split, per code length and hasher' },
-  )}${figuresOf(context, 'retrieval')}</section>`;
+  );
+  return html`<section id="retrieval"><h2>Retrieval</h2>${overview}${figuresOf(context, 'retrieval')}<h3>Per code length</h3>${details}</section>`;
 }
 
 export function codesSection(context: SectionContext): Html {
@@ -366,9 +391,9 @@ const DATA_SECTIONS: Array<{ id: string; title: string; stagePattern: RegExp; pr
 ];
 
 /**
- * A section for data the run did not produce, naming the failed, skipped or
- * cancelled stages that would have produced it. Returns nothing when no such
- * stage exists, because then the run never planned that data.
+ * Builds a section for data the run did not produce, naming the failed,
+ * skipped or cancelled stages that would have produced it. Returns nothing
+ * when no such stage exists, because then the run never planned that data.
  */
 export function missingSection(report: RunReport, id: string): Html {
   const definition = DATA_SECTIONS.find((section) => section.id === id);

@@ -6,7 +6,7 @@ import { planPlots } from '../../src/reports/plots';
 import { hitRateAt } from '../../src/reports/sections';
 import { fixtureFailedRunReport, fixtureRunReport } from './fixtures';
 
-/** The smallest valid run report: no stage produced any data. */
+/** Builds the smallest valid run report, in which no stage produced any data. */
 function emptyRunReport(): RunReport {
   return {
     formatVersion: 1,
@@ -146,6 +146,18 @@ describe('buildReport', function () {
     assert.match(summary, /best mAP<\/div><div class="value">\d+\.\d%<\/div><div class="detail">DH, 128 bits/);
     assert.match(summary, /quarantined inputs<\/div><div class="value">2</);
     assert.doesNotMatch(summary, /class="notice/);
+  });
+
+  it('tabulates robustness with a column per variant', () => {
+    const robustness = complete.html.slice(complete.html.indexOf('<section id="robustness">'), complete.html.indexOf('<section id="alignment">'));
+    assert.match(robustness, /<th>perturbation<\/th><th class="num">level<\/th><th class="num">CCR shallow<\/th><th class="num">CCR deep<\/th>/);
+    assert.match(robustness, /<td>rotation<\/td><td class="num">45°<\/td><td class="num">55\.0%<\/td><td class="num">75\.4%<\/td>/);
+  });
+
+  it('tabulates mAP per hasher and code length', () => {
+    const retrieval = complete.html.slice(complete.html.indexOf('<section id="retrieval">'), complete.html.indexOf('<section id="codes">'));
+    assert.match(retrieval, /<th>hasher<\/th><th class="num">16 bits<\/th><th class="num">32 bits<\/th><th class="num">64 bits<\/th><th class="num">128 bits<\/th>/);
+    assert.equal((retrieval.match(/<td>DH<\/td>/g) ?? []).length, 5, 'DH appears once in the overview and once per code length');
   });
 
   it('keeps only the sections a run without data has', async () => {

@@ -70,7 +70,7 @@ function overallCcr(matrix: number[][]): number {
   return correct / total;
 }
 
-/** A 160×160 PNG of two ridge patterns drawn over each other in red and cyan, shifted by `offsetPx`. */
+/** Draws a 160×160 PNG of two ridge patterns over each other, the reference in red and the aligned one in blue, shifted by `offsetPx`. */
 function overlayPng(offsetPx: number, angle: number): Uint8Array {
   const sizePx = 160;
   const png = new PNG({ width: sizePx, height: sizePx });
@@ -84,10 +84,11 @@ function overlayPng(offsetPx: number, angle: number): Uint8Array {
       const offset = (y * sizePx + x) * 4;
       const reference = ridge(x, y, angle);
       const aligned = ridge(x + offsetPx, y, angle + offsetPx * 0.01);
-      png.data[offset] = reference ? 220 : 255;
-      png.data[offset + 1] = reference ? (aligned ? 60 : 90) : aligned ? 170 : 255;
-      png.data[offset + 2] = aligned ? 200 : reference ? 90 : 255;
-      png.data[offset + 3] = 255;
+      let rgb = [255, 255, 255];
+      if (reference && aligned) rgb = [120, 40, 140];
+      else if (reference) rgb = [220, 70, 60];
+      else if (aligned) rgb = [60, 130, 220];
+      png.data.set([...rgb, 255], offset);
     }
   }
   return new Uint8Array(PNG.sync.write(png));
@@ -106,7 +107,7 @@ function correlationMatrix(random: () => number, bits: number, spread: number): 
   return matrix;
 }
 
-/** A complete run report in which every stage succeeded. */
+/** Builds a complete run report in which every stage succeeded. */
 export function fixtureRunReport(runKey = 'fixture-demo-0001'): RunReport {
   const random = seededRandom(20261204);
   const shallowMatrix = confusionMatrix(random, 0.91, 180);
@@ -193,7 +194,7 @@ export function fixtureRunReport(runKey = 'fixture-demo-0001'): RunReport {
       gridErrorBeforePx: Array.from({ length: 300 }, () => 6 + random() * 10 + random() * 6),
       gridErrorAfterPx: Array.from({ length: 300 }, () => 0.6 + random() * 2.5 + random() * random() * 4),
       overlays: [
-        { name: 'pair-001', caption: 'FVC2002-DB1 101_1 on 101_2 (reference red, aligned cyan)', png: overlayPng(2, 0.4) },
+        { name: 'pair-001', caption: 'FVC2002-DB1 101_1 on 101_2 (reference red, aligned blue)', png: overlayPng(2, 0.4) },
         { name: 'pair-002', caption: 'FVC2002-DB2 104_3 on 104_5', png: overlayPng(4, 1.1) },
         { name: 'pair-003', caption: 'FVC2004-DB1 17_2 on 17_6', png: overlayPng(1, 2.0) },
       ],
@@ -241,7 +242,7 @@ export function fixtureRunReport(runKey = 'fixture-demo-0001'): RunReport {
   };
 }
 
-/** A run whose deep sensor network failed, so later stages were skipped. */
+/** Builds a run report whose deep sensor network failed, so the stages after it were skipped. */
 export function fixtureFailedRunReport(runKey = 'fixture-demo-0002'): RunReport {
   const complete = fixtureRunReport(runKey);
   const reached = new Set(['prepare', 'train-sensor-shallow', 'train-alignment', 'evaluate-alignment']);

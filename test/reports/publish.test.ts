@@ -15,7 +15,7 @@ import { fixtureFailedRunReport, fixtureRunReport } from './fixtures';
 
 const run = promisify(execFile);
 
-/** A run key no other test uses, so tests never see each other's reports. */
+/** Returns a run key that no other test uses, so tests never see each other's reports. */
 function uniqueRunKey(label: string): string {
   return `test-${label}-${randomUUID()}`;
 }

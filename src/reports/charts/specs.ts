@@ -156,10 +156,10 @@ export interface MatrixCell extends Row {
 }
 
 /**
- * A heat map of matrix cells with the row order and column order given, the
- * cell label written on top when `labels` is set. `diverging` uses a
- * red-blue scale centred on zero over [-1, 1]; otherwise a blue scale over
- * [0, max].
+ * Draws a heat map of matrix cells in the given row and column order, with
+ * each cell's label on top when `labels` is set. A `diverging` map uses a
+ * red-blue scale centred on zero over [-1, 1], and other maps a blue scale
+ * over [0, max].
  */
 export function heatMapChart(options: {
   title: string;
@@ -209,7 +209,8 @@ export function histogramChart(options: {
   title: string;
   rows: Row[];
   value: { field: string; title: string };
-  group?: { field: string; title: string };
+  /** Field that splits the rows into overlaid histograms; `order` fixes the legend order and so the colors. */
+  group?: { field: string; title: string; order?: string[] };
   binCount?: number;
   markers?: Array<{ label: string; value: number }>;
 }): TopLevelSpec {
@@ -218,7 +219,9 @@ export function histogramChart(options: {
     encoding: {
       x: { field: options.value.field, type: 'quantitative' as const, title: options.value.title, bin: { maxbins: options.binCount ?? 30 } },
       y: { aggregate: 'count' as const, type: 'quantitative' as const, title: 'count', stack: null },
-      ...(options.group ? { color: { field: options.group.field, type: 'nominal' as const, title: options.group.title } } : {}),
+      ...(options.group
+        ? { color: { field: options.group.field, type: 'nominal' as const, title: options.group.title, ...(options.group.order ? { sort: options.group.order } : {}) } }
+        : {}),
     },
   };
   // Marker labels stack down from the top edge, 14 px apart, so close markers stay readable.
