@@ -25,7 +25,7 @@ function parseNonNegativeInteger(value: string): number {
   return parsed;
 }
 
-/** The S3 store from the environment, or a folder store when --store-dir is given. */
+/** Opens the S3 store from the environment, or a folder store when --store-dir is given. */
 function openStore(storeDir: string | undefined): ObjectStore {
   return storeDir === undefined ? new S3Store(loadEnvironment().s3) : new FilesystemStore(storeDir);
 }

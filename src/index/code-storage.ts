@@ -98,12 +98,12 @@ export class CodeStorage {
     return new Uint8Array(this.kernel.memory.buffer, CODES_OFFSET + row * this.rowBytes, this.rowBytes);
   }
 
-  /** All codes as 32-bit words, rowBytes / 4 per row; a later append may invalidate the view. */
+  /** Returns all codes as 32-bit words, rowBytes / 4 per row. A later append may invalidate the view. */
   codeWords(): Uint32Array {
     return new Uint32Array(this.kernel.memory.buffer, CODES_OFFSET, (this.rowCount * this.rowBytes) / 4);
   }
 
-  /** All codes as bytes; a later append may invalidate the view. */
+  /** Returns all codes as bytes. A later append may invalidate the view. */
   codeBytes(): Uint8Array {
     return new Uint8Array(this.kernel.memory.buffer, CODES_OFFSET, this.rowCount * this.rowBytes);
   }
@@ -201,7 +201,8 @@ export class CodeStorage {
   }
 
   private nextSequentialId(): number {
-    return this.rowCount === 0 ? 0 : this.sequentialIds ? this.rowCount : this.maxId() + 1;
+    if (this.sequentialIds) return this.rowCount;
+    return this.maxId() + 1;
   }
 
   private maxId(): number {

@@ -17,7 +17,7 @@ export function bytesPerCode(codeLengthBits: number): number {
 }
 
 /**
- * Checks that `codes` holds whole rows of `codeLengthBits / 8` bytes and
+ * Checks that `codes` contains whole rows of `codeLengthBits / 8` bytes and
  * returns the number of rows. Raises UserInputError otherwise.
  */
 export function countCodes(codes: Uint8Array, codeLengthBits: number, what = 'codes'): number {

@@ -120,9 +120,9 @@ export async function buildIndex(
  * lists the previous shards unchanged plus the new segment. Ids default to
  * the manifest's nextId onwards.
  *
- * NOTE: the new manifest is derived from the version current when this
- * starts; two concurrent writers to one index would lose one update, so
- * run one writer per index (such as the nightly re-indexing workflow).
+ * NOTE: the new manifest is derived from the version that is current when
+ * this starts. Two concurrent writers to one index would lose one update,
+ * so run one writer per index (such as the nightly re-indexing workflow).
  */
 export async function appendDelta(store: ObjectStore, options: CodeBatch & ProvenanceOptions & { name: string }): Promise<PublishedIndex> {
   const root = indexRoot(options.name);
@@ -231,7 +231,7 @@ export async function compactIndex(store: ObjectStore, options: { name: string; 
   });
 }
 
-/** A shard of a loaded index version; contents are absent for shards the caller already holds. */
+/** A shard of a loaded index version. Contents are absent for shards that the caller already has in memory. */
 export interface LoadedShard {
   entry: ShardEntry;
   cacheKey: string;

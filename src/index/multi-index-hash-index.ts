@@ -176,11 +176,11 @@ export class MultiIndexHashIndex implements BinaryIndex {
     const stamp = this.nextStamp();
     const visited = this.visitedStamps;
     const liveCount = this.storage.liveCount;
-    const wanted = Math.min(k, liveCount);
-    if (wanted === 0) return { distances: [], ids: [] };
+    const needed = Math.min(k, liveCount);
+    if (needed === 0) return { distances: [], ids: [] };
 
     // Rows found so far, bucketed by distance, and pruned to distances <= kth.
-    // Once `found` >= wanted, kth is the wanted-th smallest distance found.
+    // Once `found` >= needed, kth is the needed-th smallest distance found.
     // The loops below are written out without closures so that V8 keeps
     // these counters in registers.
     const buckets: number[][] = Array.from({ length: b + 1 }, () => []);
@@ -235,7 +235,7 @@ export class MultiIndexHashIndex implements BinaryIndex {
             if (removed[row] !== 0) continue;
             buckets[distance].push(row);
             found++;
-            while (found - buckets[kth].length >= wanted) {
+            while (found - buckets[kth].length >= needed) {
               found -= buckets[kth].length;
               buckets[kth] = [];
               kth--;
@@ -245,19 +245,19 @@ export class MultiIndexHashIndex implements BinaryIndex {
 
         // Tables 0..j are probed to radius s and the others to s - 1, so by
         // the pigeonhole principle every code within m·s + j was verified.
-        if (found >= wanted && kth <= m * s + j) break search;
+        if (found >= needed && kth <= m * s + j) break search;
       }
     }
 
     const distances: number[] = [];
     const ids: number[] = [];
     const storageIds = this.storage.ids;
-    for (let d = 0; d <= b && distances.length < wanted; d++) {
+    for (let d = 0; d <= b && distances.length < needed; d++) {
       const rows = buckets[d];
       if (rows.length === 0) continue;
       const bucketIds = rows.map((row) => storageIds[row]).sort((x, y) => x - y);
       for (const id of bucketIds) {
-        if (distances.length === wanted) break;
+        if (distances.length === needed) break;
         distances.push(d);
         ids.push(id);
       }

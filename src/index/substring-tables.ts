@@ -4,7 +4,7 @@ const DIRECT_TABLE_MAX_BITS = 20;
 
 /**
  * One multi-index hashing table: the rows of every code grouped by the value
- * of one substring (bits bitStart to bitStart + bitLength - 1). `keys` holds
+ * of one substring (bits bitStart to bitStart + bitLength - 1). `keys` contains
  * the distinct substring values in increasing order, and the rows with
  * keys[i] are postings[offsets[i]] to postings[offsets[i + 1] - 1], in
  * increasing row order. This is also the serialized shard layout.

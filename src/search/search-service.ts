@@ -11,7 +11,7 @@ export interface QueryImage {
   contentType: string;
 }
 
-/** What an encoder returns for a query image: its packed code plus anything the response should show. */
+/** Encoder output for a query image: its packed code plus the details the response shows. */
 export interface EncodedQuery {
   code: Uint8Array;
   /** Sensor that the sensor classifier predicts for the query, if the encoder runs one. */
@@ -218,9 +218,9 @@ function parseJsonBody(
   const unknown = Object.keys(fields).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new UserInputError(`invalid request body: unknown field "${unknown[0]}"; expected code, codes, imageBase64, k or radius`);
 
-  const given = ['code', 'codes', 'imageBase64'].filter((key) => fields[key] !== undefined);
-  if (given.length !== 1) {
-    throw new UserInputError(`invalid request body: expected exactly one of "code", "codes" or "imageBase64", got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+  const queryFields = ['code', 'codes', 'imageBase64'].filter((key) => fields[key] !== undefined);
+  if (queryFields.length !== 1) {
+    throw new UserInputError(`invalid request body: expected exactly one of "code", "codes" or "imageBase64", got ${queryFields.length === 0 ? 'none' : queryFields.join(' and ')}`);
   }
   const k = fields.k;
   if (k !== undefined && typeof k !== 'number') throw new UserInputError(`invalid k ${JSON.stringify(k)}: expected an integer`);

@@ -11,7 +11,7 @@ export interface LabelledMatches {
   labels: (string | null)[][];
 }
 
-/** One shard of a version to load: contents are omitted when the set already holds the shard under cacheKey. */
+/** One shard of a version to load. Contents are omitted when the set already contains the shard under cacheKey. */
 export interface ShardToLoad {
   cacheKey: string;
   contents?: ShardContents;
@@ -38,8 +38,8 @@ export class ShardSet {
 
   /**
    * Makes `version` searchable. Tombstones are applied to the shards in
-   * place; this is safe because ids are never reused, so a removal only ever
-   * grows between compactions, and compaction writes new shards.
+   * place, which is safe because ids are never reused. The set of removed
+   * ids only grows between compactions, and compaction writes new shards.
    */
   load(version: number, shards: ShardToLoad[], tombstones: Float64Array): void {
     for (const { cacheKey, contents } of shards) {
@@ -127,10 +127,10 @@ export function mergeMatches(parts: LabelledMatches[], queryCount: number, limit
       }
     }
     entries.sort((a, b) => a.distance - b.distance || a.id - b.id);
-    const kept = entries.slice(0, Math.min(limit, entries.length));
-    merged.distances.push(kept.map((entry) => entry.distance));
-    merged.ids.push(kept.map((entry) => entry.id));
-    merged.labels.push(kept.map((entry) => entry.label));
+    const top = entries.slice(0, Math.min(limit, entries.length));
+    merged.distances.push(top.map((entry) => entry.distance));
+    merged.ids.push(top.map((entry) => entry.id));
+    merged.labels.push(top.map((entry) => entry.label));
   }
   return merged;
 }

@@ -6,9 +6,9 @@ import type { WorkerReply, WorkerRequest } from './worker-messages';
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'requestId'> : never) : never;
 
 /**
- * Worker threads that each hold some shards in a ShardSet. Requests to one
- * worker are answered in the order sent; a worker that exits rejects its
- * pending requests, and later requests to it fail.
+ * Worker threads that each keep some shards in a ShardSet. A worker replies
+ * to requests in the order they were sent. When a worker exits, its pending
+ * requests are rejected and later requests to it fail.
  */
 export class ShardWorkerPool {
   private readonly workers: Worker[] = [];
