@@ -201,7 +201,7 @@ export class DeepHasher implements Hasher {
         // The last partial batch is dropped so that batch statistics
         // (balance, independence) always see batchSize rows.
         // NOTE: batches are uniform samples, so with many identities and few
-        // impressions each, a batch holds few same-label pairs and the
+        // impressions each, a batch contains few same-label pairs and the
         // supervised pull-together term gets little signal.
         for (let start = 0; start + batchSize <= rowCount; start += batchSize) {
           const batchInputs = new Float32Array(batchSize * p);
@@ -234,7 +234,7 @@ export class DeepHasher implements Hasher {
     return lossHistory;
   }
 
-  /** The training objective on one batch; `sameLabel` is the m x m same-label mask for supervised-dh. */
+  /** Computes the training objective on one batch. `sameLabel` is the m x m same-label mask, given only for supervised-dh. */
   private objective(x: tf.Tensor2D, sameLabel: tf.Tensor2D | undefined): tf.Scalar {
     const weights = this.lossWeights;
     const bits = this.codeLengthBits;

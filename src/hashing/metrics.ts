@@ -130,6 +130,7 @@ export function evaluateRetrieval(input: RetrievalEvaluationInput): RetrievalRep
   const radius = input.hammingRadius ?? 2;
   const penetrationRates = input.penetrationRates ?? [0.01, 0.05, 0.1];
   const penetrationRanks = penetrationRates.map((rate) => Math.max(1, Math.ceil(rate * database.count)));
+  const cutoffOrder = cutoffs.map((k, index) => ({ k, index })).sort((a, b) => a.k - b.k);
 
   let evaluatedQueries = 0;
   let averagePrecisionSum = 0;
@@ -164,7 +165,6 @@ export function evaluateRetrieval(input: RetrievalEvaluationInput): RetrievalRep
     let precisionSum = 0;
     let firstRelevantRank = 0;
     let cutoffIndex = 0;
-    const cutoffOrder = cutoffs.map((k, index) => ({ k, index })).sort((a, b) => a.k - b.k);
     let radiusRetrieved = 0;
     let radiusRelevant = 0;
     for (let rank = 1; rank <= order.length; rank++) {

@@ -119,7 +119,7 @@ describe('SBLSH', () => {
 
 describe('deep hashing', function () {
   this.timeout(60000);
-  const { features, labels } = clusteredFeatures({ rowCount: 256, dimension: 48, clusterCount: 4, seed: 12 });
+  const { features } = clusteredFeatures({ rowCount: 256, dimension: 48, clusterCount: 4, seed: 12 });
 
   for (const initialization of ['itq', 'random'] as const) {
     it(`lowers its objective from ${initialization} start`, async () => {
