@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { UserInputError } from '../config/errors';
 import { stackCommand } from './stack-command';
 import { doctorCommand } from './doctor-command';
+import { configCommand } from './config-command';
 import { reportCommand } from './report-command';
 import { indexCommand, searchCommand } from './index-command';
 import { dataCommand } from './data-command';
@@ -11,6 +12,7 @@ const program = new Command('whorl')
   .showHelpAfterError()
   .addCommand(stackCommand())
   .addCommand(doctorCommand())
+  .addCommand(configCommand())
   .addCommand(reportCommand())
   .addCommand(indexCommand())
   .addCommand(searchCommand())

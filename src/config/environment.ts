@@ -81,6 +81,28 @@ function validateHostPort(name: string, value: string): string {
   return value;
 }
 
+function validateMatch(name: string, value: string, pattern: RegExp, expected: string): string {
+  if (!pattern.test(value)) {
+    throw new UserInputError(`invalid ${name} "${value}": expected ${expected}`);
+  }
+  return value;
+}
+
+/** Checks that MLflow credentials form one complete method: a bearer token or a username and password. */
+function validateMlflowAuth(env: NodeJS.ProcessEnv): void {
+  const hasUsername = env.MLFLOW_TRACKING_USERNAME !== undefined;
+  const hasPassword = env.MLFLOW_TRACKING_PASSWORD !== undefined;
+  if (hasUsername !== hasPassword) {
+    throw new UserInputError('MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD must be set together for basic authentication; set both or neither');
+  }
+  if (hasUsername && env.MLFLOW_TRACKING_TOKEN !== undefined) {
+    throw new UserInputError('both MLFLOW_TRACKING_TOKEN and MLFLOW_TRACKING_USERNAME are set; keep the one your MLflow server expects and unset the other');
+  }
+  if (env.MLFLOW_TRACKING_TOKEN !== undefined && env.MLFLOW_TRACKING_TOKEN.trim() === '') {
+    throw new UserInputError('MLFLOW_TRACKING_TOKEN is set but empty; set it to a token or unset it');
+  }
+}
+
 /**
  * Reads and validates the connection settings. Credentials come from the
  * standard AWS variables when both are set, else from the local stack's
@@ -94,16 +116,17 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     throw new UserInputError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together; set both or neither');
   }
   const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : readLocalS3Credentials(env);
+  validateMlflowAuth(env);
 
   return {
     temporal: {
       address: validateHostPort('WHORL_TEMPORAL_ADDRESS', env.WHORL_TEMPORAL_ADDRESS ?? `127.0.0.1:${env.WHORL_TEMPORAL_PORT ?? 7233}`),
-      namespace: env.WHORL_TEMPORAL_NAMESPACE ?? 'default',
+      namespace: validateMatch('WHORL_TEMPORAL_NAMESPACE', env.WHORL_TEMPORAL_NAMESPACE ?? 'default', /^[A-Za-z0-9._-]+$/, 'a Temporal namespace name of letters, digits, ".", "_" and "-", such as default or whorl.a1b2c'),
     },
     s3: {
       endpoint: validateUrl('WHORL_S3_ENDPOINT', env.WHORL_S3_ENDPOINT ?? `http://127.0.0.1:${env.WHORL_MINIO_PORT ?? 9000}`),
-      region: env.WHORL_S3_REGION ?? 'us-east-1',
-      bucket: env.WHORL_S3_BUCKET ?? 'whorl',
+      region: validateMatch('WHORL_S3_REGION', env.WHORL_S3_REGION ?? 'us-east-1', /^[a-z0-9-]+$/, 'a region name such as us-east-1'),
+      bucket: validateMatch('WHORL_S3_BUCKET', env.WHORL_S3_BUCKET ?? 'whorl', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3 to 63 lowercase letters, digits, "." or "-"'),
       credentials,
     },
     mlflow: { uri: validateUrl('WHORL_MLFLOW_URI', env.WHORL_MLFLOW_URI ?? `http://127.0.0.1:${env.WHORL_MLFLOW_PORT ?? 5000}`) },
