@@ -41,7 +41,10 @@ export function reportCommand(): Command {
         await writeFile(path, built.html);
         console.log(`report written to ${path}`);
       }
-      if (!options.publish) return;
+      if (!options.publish) {
+        if (options.out === undefined) console.log(`report built with ${Object.keys(built.images).length} plots but not written: pass --out FILE or drop --no-publish`);
+        return;
+      }
 
       let tracking: ReportTracking | undefined;
       const mlflowRunId = runReport.tracking?.runId;

@@ -1,7 +1,7 @@
 import { renderChart } from './charts/render';
 import { html, page, type Html } from './html';
 import { planPlots, type PlotDefinition } from './plots';
-import type { RunReport } from './run-report';
+import type { DataSectionId, RunReport } from './run-report';
 import {
   alignmentSection,
   codesSection,
@@ -75,7 +75,7 @@ export async function buildReport(report: RunReport): Promise<BuiltReport> {
   }
 
   const context: SectionContext = { report, figures };
-  const dataSections: Record<string, (context: SectionContext) => Html> = {
+  const dataSections: Record<DataSectionId, (context: SectionContext) => Html> = {
     training: trainingSection,
     sensor: sensorSection,
     robustness: robustnessSection,

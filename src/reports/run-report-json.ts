@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UserInputError } from '../config/errors';
-import { RUN_REPORT_FORMAT_VERSION, type RunReport } from './run-report';
+import { DATA_SECTION_IDS, RUN_REPORT_FORMAT_VERSION, type RunReport } from './run-report';
 
 const fraction = z.number().min(0).max(1);
 const isoTimestamp = z.iso.datetime({ offset: true });
@@ -16,6 +16,7 @@ const stageSchema = z
     cacheHit: z.boolean().optional(),
     reason: z.string().optional(),
     errorType: z.string().optional(),
+    sections: z.array(z.enum(DATA_SECTION_IDS)).optional(),
   })
   .strict();
 

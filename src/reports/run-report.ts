@@ -13,6 +13,11 @@ export type RunStatus = 'succeeded' | 'failed' | 'partial' | 'running' | 'cancel
 
 export type StageStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'running';
 
+/** Report sections that show evaluation data, in page order. */
+export const DATA_SECTION_IDS = ['training', 'sensor', 'robustness', 'alignment', 'retrieval', 'codes', 'index'] as const;
+
+export type DataSectionId = (typeof DATA_SECTION_IDS)[number];
+
 export interface RunReport {
   formatVersion: typeof RUN_REPORT_FORMAT_VERSION;
   /** Key of the run in object storage: the report lives under `reports/<runKey>/`. */
@@ -83,6 +88,12 @@ export interface StageRecord {
   reason?: string;
   /** Error class name of a failed stage, such as `UserInputError`. */
   errorType?: string;
+  /**
+   * Report sections that this stage's output feeds, so a failed or skipped
+   * stage is named where its data is missing. When absent, the report
+   * matches sections by stage name (see docs/report-format.md).
+   */
+  sections?: DataSectionId[];
 }
 
 /** Per-epoch training history of one network. */

@@ -12,7 +12,7 @@ import {
   type Html,
 } from './html';
 import type { PlotSection } from './plots';
-import type { RetrievalResult, RunReport, StageRecord } from './run-report';
+import type { DataSectionId, RetrievalResult, RunReport, StageRecord } from './run-report';
 import { mean, meanAbsoluteOffDiagonal, percentile } from './statistics';
 
 /** A rendered plot ready to embed: its PNG, and its size in CSS pixels. */
@@ -379,8 +379,11 @@ export function quarantineSection(report: RunReport): Html {
   return html`<section id="quarantine"><h2>Quarantine</h2>${body}</section>`;
 }
 
-/** Data sections and the stage names whose failure explains their absence. */
-const DATA_SECTIONS: Array<{ id: string; title: string; stagePattern: RegExp; present: (report: RunReport) => boolean }> = [
+/**
+ * Data sections, and the pattern of stage names whose failure explains a
+ * section's absence when a stage does not list its `sections`.
+ */
+const DATA_SECTIONS: Array<{ id: DataSectionId; title: string; stagePattern: RegExp; present: (report: RunReport) => boolean }> = [
   { id: 'training', title: 'Training', stagePattern: /train/, present: (report) => (report.training ?? []).some((history) => history.epochs.length > 0) },
   { id: 'sensor', title: 'Sensor classification', stagePattern: /sensor/, present: (report) => report.sensorClassification !== undefined },
   { id: 'robustness', title: 'Robustness', stagePattern: /sensor|robust/, present: (report) => (report.robustness ?? []).length > 0 },
@@ -395,10 +398,12 @@ const DATA_SECTIONS: Array<{ id: string; title: string; stagePattern: RegExp; pr
  * skipped or cancelled stages that would have produced it. Returns nothing
  * when no such stage exists, because then the run never planned that data.
  */
-export function missingSection(report: RunReport, id: string): Html {
+export function missingSection(report: RunReport, id: DataSectionId): Html {
   const definition = DATA_SECTIONS.find((section) => section.id === id);
   if (definition === undefined || definition.present(report)) return html``;
-  const stages = problemStages(report).filter((stage) => definition.stagePattern.test(stage.name));
+  const stages = problemStages(report).filter((stage) =>
+    stage.sections !== undefined ? stage.sections.includes(definition.id) : definition.stagePattern.test(stage.name),
+  );
   if (stages.length === 0) return html``;
   return html`<section id="${id}"><h2>${definition.title}</h2>${stages.map(
     (stage) => html`<div class="notice ${stage.status}">No data: stage <code>${stage.name}</code> ${stage.status}. ${stageProblemText(stage)}</div>`,
@@ -406,7 +411,7 @@ export function missingSection(report: RunReport, id: string): Html {
 }
 
 /** Ids and titles of the sections that the page shows, for the table of contents. */
-export function dataSectionTitles(): Array<{ id: string; title: string }> {
+export function dataSectionTitles(): Array<{ id: DataSectionId; title: string }> {
   return DATA_SECTIONS.map(({ id, title }) => ({ id, title }));
 }
 

@@ -180,6 +180,17 @@ describe('buildReport', function () {
     assert.ok('alignment-grid-error' in built.images);
   });
 
+  it('follows the sections a stage lists', async () => {
+    const report = emptyRunReport();
+    report.stages = [
+      { name: 'publish-version', status: 'failed', reason: 'conditional write failed', sections: ['index'] },
+      { name: 'train-everything', status: 'skipped', reason: 'disabled in config', sections: [] },
+    ];
+    const built = await buildReport(report);
+    assert.deepEqual(sectionIds(built.html), ['summary', 'stages', 'versions', 'config', 'index', 'quarantine']);
+    assert.match(built.html, /No data: stage <code>publish-version<\/code> failed\. conditional write failed/);
+  });
+
   it('escapes text from the run', async () => {
     const report = emptyRunReport();
     report.stages = [{ name: 'prepare', status: 'failed', reason: '<img src=x onerror=alert(1)> in "17_4.tif"' }];

@@ -38,16 +38,31 @@ let renderers: Promise<Renderers> | undefined;
 async function loadRenderers(): Promise<Renderers> {
   const vega = await import('vega');
   const vegaLite = (await import(VEGA_LITE_PACKAGE)) as VegaLiteModule;
-  const resvg = await import('@resvg/resvg-js');
+  let resvg: ResvgModule;
+  try {
+    resvg = await import('@resvg/resvg-js');
+  } catch (error) {
+    throw new Error(
+      `failed to load @resvg/resvg-js for ${process.platform}-${process.arch} (${(error as Error).message}); its native binding comes from an optional npm dependency, so reinstall with "npm ci" without --omit=optional`,
+    );
+  }
   const fontFolder = join(dirname(createRequire(__filename).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   const fontFiles = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((file) => join(fontFolder, file));
   return { vega, vegaLite, resvg, fontFiles };
 }
 
+/** Loads the renderers once; a failed load is not cached, so the next call retries it. */
+function getRenderers(): Promise<Renderers> {
+  renderers ??= loadRenderers().catch((error: unknown) => {
+    renderers = undefined;
+    throw error;
+  });
+  return renderers;
+}
+
 /** Compiles a Vega-Lite spec to Vega. */
 export async function compileChart(spec: TopLevelSpec): Promise<Spec> {
-  renderers ??= loadRenderers();
-  const { vegaLite } = await renderers;
+  const { vegaLite } = await getRenderers();
   return vegaLite.compile(spec).spec;
 }
 
@@ -57,8 +72,7 @@ export async function compileChart(spec: TopLevelSpec): Promise<Spec> {
  * PNG looks the same on every machine.
  */
 export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
-  renderers ??= loadRenderers();
-  const { vega, resvg, fontFiles } = await renderers;
+  const { vega, resvg, fontFiles } = await getRenderers();
   const compiled = await compileChart(spec);
 
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
