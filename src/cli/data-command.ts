@@ -29,7 +29,7 @@ function parseNonNegativeInteger(value: string): number {
   return parsed;
 }
 
-/** The store named by --store-root, else the one the run config names. */
+/** Opens the filesystem store named by --store-root, else the store the run config names. */
 function openStore(storeRoot: string | undefined, config: RunConfig | undefined): ObjectStore {
   if (storeRoot !== undefined) return new FilesystemStore(resolve(storeRoot));
   return createStore(loadEnvironment(), config?.storage);

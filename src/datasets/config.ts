@@ -12,7 +12,7 @@ export const syntheticSourceSchema = z
 
 /**
  * One data set to prepare. `root` is a local folder and `storePrefix` a key
- * prefix in the run's object store; a source sets exactly one of them,
+ * prefix in the run's object store. A source sets exactly one of them,
  * except a synthetic source, which sets neither.
  */
 export const datasetSourceSchema = z

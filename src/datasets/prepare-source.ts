@@ -18,7 +18,7 @@ import {
 } from './manifest';
 import type { QuarantineEntry, SourceRecord } from './records';
 import { encodeShard, PREPARED_SHARD_COLUMNS, type PreparedImage } from './shards';
-import type { SourceFiles } from './source-files';
+import { comparePaths, type SourceFiles } from './source-files';
 import { assignSplits, type SplitAssignment } from './splits';
 
 /**
@@ -93,7 +93,7 @@ async function scanRecords(request: PrepareSourceRequest, records: SourceRecord[
   const scanned: ScannedRecord[] = [];
   const firstPathOfKey = new Map<string, string>();
 
-  const ordered = [...records].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const ordered = [...records].sort((a, b) => comparePaths(a.path, b.path));
   for (let index = 0; index < ordered.length; index++) {
     const record = ordered[index];
     if (index % every === 0) await request.onProgress?.({ source: source.name, phase: 'scan', filesDone: index, filesTotal: ordered.length, shardsDone: 0, shardsTotal: 0 });

@@ -14,7 +14,7 @@ export interface SourceRecord {
   path: string;
 }
 
-/** Why a file was left out of the prepared data. */
+/** Reason a file was left out of the prepared data. */
 export type QuarantineReason =
   | 'empty-file'
   | 'truncated'
@@ -36,7 +36,7 @@ export interface QuarantineEntry {
   detail: string;
 }
 
-/** What an adapter returns: records to prepare and files it already rejected. */
+/** Adapter output: records to prepare and files it already rejected. */
 export interface AdapterResult {
   records: SourceRecord[];
   quarantine: QuarantineEntry[];

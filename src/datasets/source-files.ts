@@ -3,6 +3,12 @@ import { join, resolve } from 'node:path';
 import { UserInputError } from '../config/errors';
 import type { ObjectStore } from '../storage';
 
+/** Orders paths by UTF-16 code units, the same on every platform and locale. */
+export function comparePaths(a: string, b: string): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
 /** One file inside a source root. */
 export interface SourceFile {
   /** Path relative to the root, `/`-separated. */
@@ -15,7 +21,7 @@ export interface SourceFile {
  * object-store prefix; adapters see only relative paths.
  */
 export interface SourceFiles {
-  /** Where the files come from, for messages, such as `/data/fvc2002` or `s3://whorl/raw/fvc/`. */
+  /** Location of the files for messages and source keys, such as `/data/fvc2002` or `s3://whorl/raw/fvc/`. */
   readonly location: string;
   /** Lists every file under the root except hidden ones (a path part starting with `.`), sorted by path. */
   list(): Promise<SourceFile[]>;
@@ -54,7 +60,7 @@ export class LocalFolderFiles implements SourceFiles {
       }
     };
     await walk(this.location, '');
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return files.sort((a, b) => comparePaths(a.path, b.path));
   }
 
   async read(path: string): Promise<Uint8Array> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { comparePaths } from './source-files';
 
 export type SensorSplit = 'train' | 'test';
 export type RetrievalRole = 'gallery' | 'probe';
@@ -30,9 +31,9 @@ export interface SplitInput {
 }
 
 /**
- * A seeded sort key: the SHA-256 of seed, purpose and key. Sorting by it is
- * a shuffle that depends only on the seed and the key, not on input order
- * or on which other records exist.
+ * Computes a seeded sort key, the SHA-256 of seed, purpose and key. Sorting
+ * by it is a shuffle that depends only on the seed and the key, not on
+ * input order or on which other records exist.
  */
 function orderKey(seed: number, purpose: string, key: string): string {
   return createHash('sha256').update(`${seed}\0${purpose}\0${key}`).digest('hex');
@@ -50,9 +51,9 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
 }
 
 /**
- * Returns how many of `count` items take the first part: the rounded
- * fraction, but at least one and at most count − 1 when count ≥ 2 and the
- * fraction lies strictly between 0 and 1, so neither part is empty.
+ * Returns how many of `count` items take the first part, which is the
+ * rounded fraction. When count ≥ 2 and the fraction lies strictly between
+ * 0 and 1, the result is clamped to [1, count − 1] so neither part is empty.
  */
 export function firstPartCount(count: number, fraction: number): number {
   const rounded = Math.round(count * fraction);
@@ -63,7 +64,7 @@ export function firstPartCount(count: number, fraction: number): number {
 function shuffled<T extends { id: string }>(items: T[], seed: number, purpose: string, keyOf: (item: T) => string = (item) => item.id): T[] {
   return items
     .map((item) => ({ item, key: orderKey(seed, purpose, keyOf(item)) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .sort((a, b) => comparePaths(a.key, b.key))
     .map(({ item }) => item);
 }
 

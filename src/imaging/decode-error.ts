@@ -1,4 +1,4 @@
-/** Why a file could not be decoded; quarantine records keep this value. */
+/** Reason a file could not be decoded, kept in quarantine records. */
 export type DecodeFailureReason = 'empty-file' | 'truncated' | 'corrupt' | 'unsupported-format' | 'oversized';
 
 /** Raised when bytes cannot become a GrayImage; `reason` classifies the failure. */

@@ -15,7 +15,7 @@ export interface DecodeOptions {
 
 export { DEFAULT_MAX_PIXELS };
 
-/** What the header inspection returns: the format and the declared size. */
+/** Format and declared size read from a file header. */
 export interface ImageHeader extends ImageSize {
   format: ImageFormat;
 }

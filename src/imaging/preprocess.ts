@@ -81,10 +81,10 @@ export function fitToSquare(image: GrayImage, options: { sizePx: number; fit: 'p
 }
 
 /**
- * The background-invariance variant: keeps only the central square patch
- * (90×90 by default) and makes everything around it white, at the original
- * size. A sensor classifier trained on it cannot rely on background texture
- * or image borders.
+ * Builds the background-invariance variant: keeps only the central square
+ * patch (90×90 by default) and makes everything around it white, at the
+ * original size. A sensor classifier trained on it cannot rely on
+ * background texture or image borders.
  */
 export function centralPatchOnWhite(image: GrayImage, options: { patchSizePx?: number } = {}): GrayImage {
   const patchSizePx = options.patchSizePx ?? 90;
@@ -109,9 +109,9 @@ export interface PreprocessOptions {
 }
 
 /**
- * The preparation pipeline for one decoded image: intensity normalization,
- * the optional background-invariance variant, then resizing to a square.
- * It uses no randomness, so its output depends only on its input.
+ * Prepares one decoded image: intensity normalization, the optional
+ * background-invariance variant, then resizing to a square. It uses no
+ * randomness, so its output depends only on its input.
  */
 export function preprocessImage(image: GrayImage, options: PreprocessOptions): GrayImage {
   let result = options.normalization === 'percentile-stretch' ? normalizeIntensity(image) : image;

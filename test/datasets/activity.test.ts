@@ -11,6 +11,11 @@ import { FilesystemStore } from '../../src/storage';
 import type { MlflowClient } from '../../src/tracking';
 import { createTemporaryFolder, samplePng, writeFiles } from './helpers';
 
+/** Runs an activity in the mock environment, keeping its result type (MockActivityEnvironment.run returns unknown). */
+function runActivity<A extends unknown[], R>(environment: MockActivityEnvironment, activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  return environment.run(activity, ...args) as Promise<R>;
+}
+
 describe('prepareDataset activity', () => {
   let folder: ReturnType<typeof createTemporaryFolder>;
   let store: FilesystemStore;
@@ -42,7 +47,7 @@ describe('prepareDataset activity', () => {
     const environment = new MockActivityEnvironment();
     const heartbeats: PrepareProgress[] = [];
     environment.on('heartbeat', (details: PrepareProgress) => heartbeats.push(details));
-    const result = await environment.run(createDatasetActivities(deps).prepareDataset, input('data'));
+    const result = await runActivity(environment, createDatasetActivities(deps).prepareDataset, input('data'));
     assert.equal(result.images, 10);
     assert.equal(result.quarantined, 0);
     assert.equal(result.taskQueue, 'test-cpu');
@@ -53,14 +58,14 @@ describe('prepareDataset activity', () => {
 
   it('resumes from shards written before a worker restart', async () => {
     const activities = createDatasetActivities(deps);
-    const first = await new MockActivityEnvironment().run(activities.prepareDataset, input('data'));
+    const first = await runActivity(new MockActivityEnvironment(), activities.prepareDataset, input('data'));
     const prefix = first.manifestKey.replace(/manifest\.json$/, '');
     await store.delete(first.manifestKey);
     await store.delete(`${prefix}shard-00003.json`);
 
     const lastHeartbeat: PrepareProgress = { source: 'fvc', phase: 'write', filesDone: 9, filesTotal: 10, shardsDone: 3, shardsTotal: 4, prefix };
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: lastHeartbeat });
-    const resumed = await retry.run(activities.prepareDataset, input('data'));
+    const resumed = await runActivity(retry, activities.prepareDataset, input('data'));
     assert.equal(resumed.resumedShards, 3);
     assert.equal(resumed.manifestKey, first.manifestKey);
     assert.equal(resumed.images, 10);
@@ -68,7 +73,7 @@ describe('prepareDataset activity', () => {
 
   it('fails without retry on a missing root', async () => {
     await assert.rejects(
-      new MockActivityEnvironment().run(createDatasetActivities(deps).prepareDataset, input('no-such-folder')),
+      runActivity(new MockActivityEnvironment(), createDatasetActivities(deps).prepareDataset, input('no-such-folder')),
       (error: unknown) => error instanceof ApplicationFailure && error.nonRetryable === true && error.type === 'UserInputError' && /not found/.test(error.message),
     );
   });
@@ -77,10 +82,10 @@ describe('prepareDataset activity', () => {
     writeFiles(join(folder.path, 'more'), { fut1: samplePng(1), sec1: samplePng(2) });
     const activities = createDatasetActivities(deps);
     const environment = new MockActivityEnvironment();
-    const fvc = await environment.run(activities.prepareDataset, input('data'));
+    const fvc = await runActivity(environment, activities.prepareDataset, input('data'));
     const iitkInput = input('more');
-    const iitk = await environment.run(activities.prepareDataset, { ...iitkInput, source: { ...iitkInput.source, name: 'iitk' } });
-    const combined = await environment.run(activities.combinePreparedDatasets, { manifestKeys: [fvc.manifestKey, iitk.manifestKey], outputPrefix: 'prepared/' });
+    const iitk = await runActivity(environment, activities.prepareDataset, { ...iitkInput, source: { ...iitkInput.source, name: 'iitk' } });
+    const combined = await runActivity(environment, activities.combinePreparedDatasets, { manifestKeys: [fvc.manifestKey, iitk.manifestKey], outputPrefix: 'prepared/' });
     assert.equal(combined.images, 12);
     assert.notEqual(combined.manifestKey, fvc.manifestKey);
   });

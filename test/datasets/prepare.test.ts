@@ -20,7 +20,7 @@ function settings(overrides: Partial<PreparationSettings> = {}): PreparationSett
   return { ...preparationSettings(config), ...overrides };
 }
 
-/** A FVC-style folder with 12 valid images (3 fingers × 4 impressions) and one file per bad-input kind. */
+/** Writes an FVC-style folder with 12 valid images (3 fingers × 4 impressions) and one file per bad-input kind. */
 function writeMixedDataset(root: string): void {
   const files: Record<string, Uint8Array | string> = {};
   for (let finger = 101; finger <= 103; finger++) {

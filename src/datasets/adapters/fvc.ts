@@ -40,9 +40,9 @@ export function looksLikeFvc(paths: string[]): boolean {
 
 /**
  * Reads the FVC layout: `[fvcYYYY/]DBn_{A,B}/<finger>_<impression>.<ext>`.
- * The year comes from an `fvcYYYY` folder (the root's own name counts) or from `options.dataset`; the
- * sensor from `sensors.json` at the root when present, else from the
- * published FVC table. The same file name occurs in every database, so the
+ * The year comes from an `fvcYYYY` folder (the root's own name counts) or
+ * from `options.dataset`. The sensor comes from `sensors.json` at the root
+ * when present, else from the published FVC table. The same file name occurs in every database, so the
  * identity is data set + database number + finger.
  */
 export async function readFvcLayout(files: SourceFiles, options: { source: string; dataset?: string }): Promise<AdapterResult> {

@@ -30,7 +30,7 @@ const COMPLETION_MARKER = '.whorl-synthetic.json';
  * Writes a synthetic multi-sensor data set in the FVC layout:
  * `DB<k>_A/<finger>_<impression>.png` for sensor k, plus `sensors.json`
  * naming each database's simulated sensor, so the FVC adapter reads it.
- * Each sensor sees its own fingers, as in FVC, and the output depends only
+ * Each sensor captures its own fingers, as in FVC, and the output depends only
  * on the parameters and the seed.
  */
 export async function generateSyntheticDataset(request: SyntheticDatasetRequest): Promise<SyntheticDatasetResult> {

@@ -8,7 +8,7 @@ import type { SensorProfile } from './sensor-profiles';
 export const MASTER_WIDTH_PX = 256;
 export const MASTER_HEIGHT_PX = 320;
 
-/** A finger's ridge pattern before any sensor sees it: ridge values in [−1, 1] and its class. */
+/** A finger's ridge pattern before any sensor captures it: ridge values in [−1, 1] and its class. */
 export interface MasterFingerprint {
   fingerprintClass: FingerprintClass;
   ridges: Float32Array;
@@ -71,7 +71,7 @@ function boxBlur(values: Float32Array, widthPx: number, heightPx: number, radius
   return result;
 }
 
-/** How one impression differs from the master: pose, skin distortion and contact. */
+/** Pose, skin distortion and contact of one impression relative to the master. */
 export interface ImpressionPose {
   rotationRadians: number;
   translationXPx: number;

@@ -62,7 +62,11 @@ export function growRidgePattern(options: { orientation: Float32Array; widthPx: 
   for (let i = 0; i < bins.length; i++) bins[i] = orientationBin(orientation[i]);
 
   let current = new Float32Array(widthPx * heightPx);
-  for (let i = 0; i < current.length; i++) current[i] = random.next() < 0.02 ? (random.next() < 0.5 ? -1 : 1) : 0;
+  // Seed about 2% of the pixels with ±1 impulses; the filter grows ridges from them.
+  for (let i = 0; i < current.length; i++) {
+    if (random.next() >= 0.02) continue;
+    current[i] = random.next() < 0.5 ? -1 : 1;
+  }
 
   // Filter a copy padded by the kernel radius, so the inner loop needs no bounds checks.
   const paddedWidth = widthPx + 2 * radiusPx;

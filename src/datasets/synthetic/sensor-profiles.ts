@@ -1,5 +1,5 @@
 /**
- * How a simulated sensor renders a finger: image size, scale relative to
+ * Rendering settings of a simulated sensor: image size, scale relative to
  * the 500 dpi master, gray levels and degradations.
  */
 export interface SensorProfile {

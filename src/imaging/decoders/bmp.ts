@@ -70,7 +70,7 @@ export function checkBmpComplete(bytes: Uint8Array): void {
   }
 }
 
-/** Returns the shift and bit width of a channel mask, such as 0x00ff0000 → {shift 16, bits 8}. */
+/** Returns the shift and maximum value of a channel mask, such as 0x00ff0000 → {shift 16, maxValue 255}. */
 function maskLayout(mask: number): { shift: number; maxValue: number } {
   if (mask === 0) return { shift: 0, maxValue: 0 };
   let shift = 0;

@@ -3,7 +3,7 @@ import { ImageDecodeError, describeThrown } from '../decode-error';
 import { grayFromRgba, type GrayImage } from '../gray-image';
 import type { ImageSize } from './image-size';
 
-/** Start-of-frame markers SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC). */
+/** Start-of-frame markers are C0–CF except C4 (DHT), C8 (JPG) and CC (DAC), per ITU-T T.81 table B.1. */
 function isStartOfFrame(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
@@ -31,7 +31,7 @@ export function readJpegSize(bytes: Uint8Array): ImageSize {
   throw new ImageDecodeError('truncated', `JPEG has no start-of-frame segment before byte ${Math.min(offset, bytes.length)} of ${bytes.length}`);
 }
 
-/** A complete JPEG ends with the EOI marker FFD9, possibly followed by padding. */
+/** Checks that the file ends with the EOI marker FFD9, allowing up to 62 bytes of padding after it. */
 export function checkJpegComplete(bytes: Uint8Array): void {
   const tail = bytes.subarray(Math.max(0, bytes.length - 64));
   for (let i = tail.length - 2; i >= 0; i--) {
