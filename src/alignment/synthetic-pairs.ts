@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { normalizeIntensity, resizeImage, type GrayImage, type Random } from '../imaging';
-import { DEFAULT_SAMPLING_RANGES, sampleAffine, type AffineComponents, type AffineParameters, type AffineSamplingRanges } from './affine';
+import { composeAffine, DEFAULT_SAMPLING_RANGES, sampleAffine, type AffineComponents, type AffineParameters, type AffineSamplingRanges } from './affine';
 import { centerOnCanvas, inkTensor } from './inputs';
 import { warpGrayImage } from './pixel-warp';
 
@@ -25,17 +25,36 @@ export interface SyntheticBatch {
 /**
  * Makes one pair from a fingerprint: the image, stretched and centred on a
  * white square canvas at full resolution, is the source; the target is that
- * canvas warped by a random affine transform, with white where the
- * transform reaches past the canvas. Both are then resized to sizePx, so
- * the warp itself is done at full resolution and downsampled with
- * antialiasing.
+ * canvas warped by an affine transform, with white where the transform
+ * reaches past the canvas. Both are then resized to sizePx, so the warp
+ * itself is done at full resolution and downsampled with antialiasing. The
+ * transform is drawn from `random` within `ranges`, unless `components`
+ * fixes it.
  */
-export function makeSyntheticPair(image: GrayImage, options: { sizePx: number; random: Random; ranges?: AffineSamplingRanges }): SyntheticPair {
+export function makeSyntheticPair(
+  image: GrayImage,
+  options: { sizePx: number; random: Random; ranges?: AffineSamplingRanges } | { sizePx: number; components: AffineComponents },
+): SyntheticPair {
   const canvas = centerOnCanvas(normalizeIntensity(image), Math.max(image.widthPx, image.heightPx));
-  const { parameters, components } = sampleAffine(options.random, options.ranges ?? DEFAULT_SAMPLING_RANGES);
+  const { parameters, components } =
+    'components' in options ? { parameters: composeAffine(options.components), components: options.components } : sampleAffine(options.random, options.ranges ?? DEFAULT_SAMPLING_RANGES);
   const warped = warpGrayImage(canvas, parameters);
   const size = { widthPx: options.sizePx, heightPx: options.sizePx };
   return { source: resizeImage(canvas, size), target: resizeImage(warped, size), parameters, components };
+}
+
+/**
+ * Shrinks an image, keeping its aspect ratio, so its longer side is at most
+ * `maxSideFactor` × sizePx (2 by default). Synthesis warps at full
+ * resolution, and this bounds that cost for large prints while keeping
+ * enough detail for an antialiased resize to sizePx.
+ */
+export function shrinkForSynthesis(image: GrayImage, options: { sizePx: number; maxSideFactor?: number }): GrayImage {
+  const maxSidePx = options.sizePx * (options.maxSideFactor ?? 2);
+  const longerSidePx = Math.max(image.widthPx, image.heightPx);
+  if (longerSidePx <= maxSidePx) return image;
+  const scale = maxSidePx / longerSidePx;
+  return resizeImage(image, { widthPx: Math.max(2, Math.round(image.widthPx * scale)), heightPx: Math.max(2, Math.round(image.heightPx * scale)) });
 }
 
 /** Draws `batchSize` images with replacement and makes one synthetic pair from each. */

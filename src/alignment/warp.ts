@@ -111,7 +111,7 @@ export function bilinearSample(images: tf.Tensor4D, grid: tf.Tensor4D, fillValue
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedRows, savedInside] = saved;
           const pixelGradient = tf.reshape(tf.mul(dy, savedInside), [-1, channels]);
-          const imageGradient = tf.reshape(tf.unsortedSegmentSum(pixelGradient, savedRows, batch * height * width), images.shape);
+          const imageGradient = tf.reshape(tf.unsortedSegmentSum(pixelGradient, savedRows as tf.Tensor1D, batch * height * width), images.shape);
           return [tf.zeros(cornerShape), tf.zeros(cornerShape), imageGradient];
         },
       };

@@ -144,7 +144,8 @@ export function buildAlignmentModel(options: AlignmentModelOptions): tf.LayersMo
     regression = tf.layers
       .conv2d({ filters: convolution.filters, kernelSize: convolution.kernelSizePx, padding: 'valid', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 + index }), name })
       .apply(regression) as tf.SymbolicTensor;
-    regression = tf.layers.batchNormalization({ name: `${name}_batch_norm` }).apply(regression) as tf.SymbolicTensor;
+    // Momentum 0.9 matches PyTorch's default (0.1 there) that CNNGeometric used; tfjs defaults to 0.99.
+    regression = tf.layers.batchNormalization({ momentum: 0.9, name: `${name}_batch_norm` }).apply(regression) as tf.SymbolicTensor;
     regression = tf.layers.reLU({ name: `${name}_relu` }).apply(regression) as tf.SymbolicTensor;
   });
 
