@@ -11,4 +11,5 @@ export {
   type PublishedReport,
   type ReportTracking,
 } from './publish';
+export { retrievalResultFromReport, stageRecordFromTracked, type TrackedStage } from './adapters';
 export { buildComparisonPage, loadComparedRuns, type ComparedRun } from './compare';

@@ -95,6 +95,7 @@ const retrievalSchema = z
           hasher: z.string().min(1),
           codeLengthBits: z.number().int().positive(),
           meanAveragePrecision: fraction,
+          rank1IdentificationRate: fraction.optional(),
           precisionAtK: z.record(z.string().regex(/^[1-9][0-9]*$/, 'a positive integer k'), fraction),
           precisionRecall: z.array(z.object({ recall: fraction, precision: fraction }).strict()),
           hitRateByPenetration: z.array(z.object({ penetrationRate: fraction, hitRate: fraction }).strict()),

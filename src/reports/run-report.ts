@@ -168,6 +168,8 @@ export interface RetrievalResult {
   codeLengthBits: number;
   /** Mean average precision, a fraction in [0, 1]. */
   meanAveragePrecision: number;
+  /** Share of probes whose top-ranked gallery entry has the probe's identity, a fraction. */
+  rank1IdentificationRate?: number;
   /** Precision at k, keyed by k, such as `{ "10": 0.82 }`. */
   precisionAtK: Record<string, number>;
   precisionRecall: Array<{ recall: number; precision: number }>;

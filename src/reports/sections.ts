@@ -304,6 +304,7 @@ export function retrievalSection(context: SectionContext): Html {
       { header: 'code length', cell: (result: RetrievalResult) => `${result.codeLengthBits} bits`, numeric: true },
       { header: 'hasher', cell: (result: RetrievalResult) => result.hasher },
       { header: 'mAP', cell: (result: RetrievalResult) => formatPercent(result.meanAveragePrecision, 2), numeric: true },
+      { header: 'rank-1', cell: (result: RetrievalResult) => formatPercent(result.rank1IdentificationRate), numeric: true },
       ...ks.map((k) => ({ header: `P@${k}`, cell: (result: RetrievalResult) => formatPercent(result.precisionAtK[k]), numeric: true })),
       { header: `hit rate at ${formatPercent(SUMMARY_PENETRATION_RATE, 0)}`, cell: (result: RetrievalResult) => formatPercent(hitRateAt(result, SUMMARY_PENETRATION_RATE)), numeric: true },
     ],
@@ -384,11 +385,11 @@ export function quarantineSection(report: RunReport): Html {
  * section's absence when a stage does not list its `sections`.
  */
 const DATA_SECTIONS: Array<{ id: DataSectionId; title: string; stagePattern: RegExp; present: (report: RunReport) => boolean }> = [
-  { id: 'training', title: 'Training', stagePattern: /train/, present: (report) => (report.training ?? []).some((history) => history.epochs.length > 0) },
+  { id: 'training', title: 'Training', stagePattern: /train|^hashing$/, present: (report) => (report.training ?? []).some((history) => history.epochs.length > 0) },
   { id: 'sensor', title: 'Sensor classification', stagePattern: /sensor/, present: (report) => report.sensorClassification !== undefined },
   { id: 'robustness', title: 'Robustness', stagePattern: /sensor|robust/, present: (report) => (report.robustness ?? []).length > 0 },
   { id: 'alignment', title: 'Alignment', stagePattern: /align/, present: (report) => report.alignment !== undefined },
-  { id: 'retrieval', title: 'Retrieval', stagePattern: /retrieval|hash|encode|index/, present: (report) => (report.retrieval?.results ?? []).length > 0 },
+  { id: 'retrieval', title: 'Retrieval', stagePattern: /retrieval|hash|encode|index|^evaluate$/, present: (report) => (report.retrieval?.results ?? []).length > 0 },
   { id: 'codes', title: 'Code quality', stagePattern: /hash|encode/, present: (report) => (report.codeQuality ?? []).length > 0 },
   { id: 'index', title: 'Index', stagePattern: /index/, present: (report) => report.index !== undefined },
 ];

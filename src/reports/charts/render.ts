@@ -33,8 +33,9 @@ interface Renderers {
 
 let renderers: Promise<Renderers> | undefined;
 
-// vega and vega-lite are ES modules with top-level await, which require()
-// cannot load, so they come in through import() on first use.
+// vega and vega-lite ship only as ES modules, and vega's vega-canvas uses
+// top-level await, which require() cannot load. So both come in through
+// import() on first use.
 async function loadRenderers(): Promise<Renderers> {
   const vega = await import('vega');
   const vegaLite = (await import(VEGA_LITE_PACKAGE)) as VegaLiteModule;
