@@ -103,19 +103,28 @@ function mihMemoryBytes(index: MultiIndexHashIndex): number {
   return bytes;
 }
 
-async function measureStoreLoad(codes: Uint8Array): Promise<{ publishMs: number; loadMs: number; shardBytes: number }> {
+/** Wall and CPU milliseconds of an async step; MinIO's own CPU time is not included. */
+async function timeStep<T>(step: () => Promise<T>): Promise<{ result: T; wallMs: number; cpuMs: number }> {
+  const startedAt = performance.now();
+  const before = process.cpuUsage();
+  const result = await step();
+  const used = process.cpuUsage(before);
+  return { result, wallMs: performance.now() - startedAt, cpuMs: (used.user + used.system) / 1000 };
+}
+
+async function measureStoreLoad(codes: Uint8Array): Promise<{ publish: string; load: string; shardBytes: number }> {
   const store = new S3Store(loadEnvironment().s3);
   const name = `bench-${randomUUID()}`;
   try {
-    let startedAt = performance.now();
-    const published = await buildIndex(store, { name, codeLengthBits: BITS, codes, shardCount: 4 });
-    const publishMs = performance.now() - startedAt;
+    const publish = await timeStep(() => buildIndex(store, { name, codeLengthBits: BITS, codes, shardCount: 4 }));
     const searcher = new ShardedSearcher({ store, indexName: name });
-    startedAt = performance.now();
-    await searcher.refresh();
-    const loadMs = performance.now() - startedAt;
+    const load = await timeStep(() => searcher.refresh());
     await searcher.close();
-    return { publishMs, loadMs, shardBytes: published.manifest.shards.reduce((sum, shard) => sum + shard.sizeBytes, 0) };
+    return {
+      publish: `${publish.wallMs.toFixed(0)} / ${publish.cpuMs.toFixed(0)}`,
+      load: `${load.wallMs.toFixed(0)} / ${load.cpuMs.toFixed(0)}`,
+      shardBytes: publish.result.manifest.shards.reduce((sum, shard) => sum + shard.sizeBytes, 0),
+    };
   } finally {
     for (const info of await store.list(indexRoot(name))) await store.delete(info.key);
   }
@@ -142,11 +151,12 @@ async function main(): Promise<void> {
 
       const linear = new LinearScanIndex(BITS);
       linear.add(codes);
-      const startedAt = performance.now();
+      const cpuBefore = process.cpuUsage();
       const mih = new MultiIndexHashIndex(BITS);
       mih.add(codes);
       mih.substringTables();
-      const buildMs = performance.now() - startedAt;
+      const cpuUsed = process.cpuUsage(cpuBefore);
+      const buildMs = (cpuUsed.user + cpuUsed.system) / 1000;
       const memoryPerCode = mihMemoryBytes(mih) / size;
       const mihMore = new MultiIndexHashIndex(BITS, { substringCount: mih.substringCount + 1 }, mih.storage);
       mihMore.substringTables();
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
       let storeColumns = '– | – | –';
       if (args.useStore && kind === 'random') {
         const load = await measureStoreLoad(codes);
-        storeColumns = `${load.publishMs.toFixed(0)} | ${load.loadMs.toFixed(0)} | ${(load.shardBytes / size).toFixed(1)}`;
+        storeColumns = `${load.publish} | ${load.load} | ${(load.shardBytes / size).toFixed(1)}`;
       }
       loadRows.push(
         `| ${size.toLocaleString('en-US')} | ${kind} | ${mih.substringCount} | ${buildMs.toFixed(0)} | ${faiss.multiHashBuildMs.toFixed(0)} | ${memoryPerCode.toFixed(1)} | ${storeColumns} |`,
@@ -202,7 +212,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log('');
-  console.log('| N | codes | m | MIH build ms | faiss MultiHash build ms | MIH memory B/code | publish to MinIO ms | load from MinIO ms | shard B/code |');
+  console.log('| N | codes | m | MIH build CPU ms | faiss MultiHash build CPU ms | MIH memory B/code | publish to MinIO ms (wall / CPU) | load from MinIO ms (wall / CPU) | shard B/code |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const row of loadRows) console.log(row);
 }

@@ -56,7 +56,10 @@ export class CodeStorage {
   private capacity = 0;
   private kernel: KernelExports;
   private idToRow: Map<number, number> | undefined;
+  /** True while row r has id r, so rows are found without a lookup structure. */
   private sequentialIds = true;
+  /** True while ids increase with the row, so rows are found by binary search. */
+  private ascendingIds = true;
 
   constructor(codeLengthBits: number) {
     this.codeLengthBits = validateCodeLength(codeLengthBits);
@@ -87,6 +90,7 @@ export class CodeStorage {
     for (let i = 0; i < count; i++) {
       const id = ids === undefined ? this.nextSequentialId() + i : ids[i];
       if (ids !== undefined && id !== this.rowCount + i) this.sequentialIds = false;
+      if (this.rowCount + i > 0 && id <= this.ids[this.rowCount + i - 1]) this.ascendingIds = false;
       this.ids[this.rowCount + i] = id;
       this.idToRow?.set(id, this.rowCount + i);
     }
@@ -113,6 +117,8 @@ export class CodeStorage {
     let row: number;
     if (this.sequentialIds) {
       row = Number.isInteger(id) && id >= 0 && id < this.rowCount ? id : -1;
+    } else if (this.ascendingIds) {
+      row = this.searchAscendingIds(id);
     } else {
       row = this.idMap().get(id) ?? -1;
     }
@@ -138,6 +144,7 @@ export class CodeStorage {
     this.removed.fill(0);
     this.idToRow = undefined;
     this.sequentialIds = true;
+    this.ascendingIds = true;
   }
 
   /**
@@ -219,7 +226,28 @@ export class CodeStorage {
     return this.idToRow;
   }
 
+  private searchAscendingIds(id: number): number {
+    let low = 0;
+    let high = this.rowCount - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const value = this.ids[middle];
+      if (value === id) return middle;
+      if (value < id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
   private validateNewIds(ids: ArrayLike<number>): void {
+    // Fast path: increasing ids above every id so far are unique without a set.
+    let increasing = this.rowCount === 0 || (this.ascendingIds && ids.length > 0 && ids[0] > this.ids[this.rowCount - 1]);
+    for (let i = 0; i < ids.length && increasing; i++) {
+      const id = ids[i];
+      if (!Number.isSafeInteger(id) || id < 0 || (i > 0 && id <= ids[i - 1])) increasing = false;
+    }
+    if (increasing) return;
+
     const seen = new Set<number>();
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
@@ -235,6 +263,7 @@ export class CodeStorage {
 
   private hasId(id: number): boolean {
     if (this.sequentialIds) return Number.isInteger(id) && id < this.rowCount;
+    if (this.ascendingIds) return this.searchAscendingIds(id) >= 0;
     return this.idMap().has(id);
   }
 }

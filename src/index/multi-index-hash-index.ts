@@ -47,6 +47,10 @@ export class MultiIndexHashIndex implements BinaryIndex {
   private tablesRowCount = -1;
   private visitedStamps = new Uint32Array(0);
   private stamp = 0;
+  /** Rows found by the current k-NN query, per distance; reused between queries to spare the garbage collector. */
+  private readonly resultBuckets: number[][];
+  /** Substring values of the current query, one per table. */
+  private queryKeys = new Uint32Array(0);
 
   constructor(codeLengthBits: number, options: MultiIndexHashOptions = {}, storage?: CodeStorage) {
     this.storage = storage ?? new CodeStorage(codeLengthBits);
@@ -59,12 +63,14 @@ export class MultiIndexHashIndex implements BinaryIndex {
       }
     }
     this.configuredSubstringCount = options.substringCount;
+    this.resultBuckets = Array.from({ length: this.storage.codeLengthBits + 1 }, () => []);
   }
 
   /** Wraps codes and tables read from a shard, without rebuilding the tables. */
   static fromTables(storage: CodeStorage, tables: SubstringTable[]): MultiIndexHashIndex {
     const index = new MultiIndexHashIndex(storage.codeLengthBits, { substringCount: tables.length }, storage);
     index.tables = tables;
+    index.queryKeys = new Uint32Array(tables.length);
     index.tablesRowCount = storage.rowCount;
     return index;
   }
@@ -152,6 +158,7 @@ export class MultiIndexHashIndex implements BinaryIndex {
     this.tables = substringLayout(this.codeLengthBits, m).map(({ bitStart, bitLength }) =>
       buildSubstringTable(words, this.storage.rowCount, wordsPerCode, bitStart, bitLength),
     );
+    this.queryKeys = new Uint32Array(m);
     this.tablesRowCount = this.storage.rowCount;
   }
 
@@ -183,14 +190,16 @@ export class MultiIndexHashIndex implements BinaryIndex {
     // Once `found` >= needed, kth is the needed-th smallest distance found.
     // The loops below are written out without closures so that V8 keeps
     // these counters in registers.
-    const buckets: number[][] = Array.from({ length: b + 1 }, () => []);
+    const buckets = this.resultBuckets;
+    for (let d = 0; d <= b; d++) buckets[d].length = 0;
     let found = 0;
     let kth = b;
     const q0 = queryWords[0];
     const q1 = wordsPerCode > 1 ? queryWords[1] : 0;
 
-    const queryKeys = this.tables.map((table) => extractSubstring(queryWords, 0, table.bitStart, table.bitLength));
-    const maxRadius = Math.max(...this.tables.map((table) => table.bitLength));
+    const queryKeys = this.queryKeys;
+    for (let j = 0; j < m; j++) queryKeys[j] = extractSubstring(queryWords, 0, this.tables[j].bitStart, this.tables[j].bitLength);
+    const maxRadius = this.tables[0].bitLength;
     search: for (let s = 0; s <= maxRadius; s++) {
       for (let j = 0; j < m; j++) {
         const table = this.tables[j];
@@ -237,7 +246,7 @@ export class MultiIndexHashIndex implements BinaryIndex {
             found++;
             while (found - buckets[kth].length >= needed) {
               found -= buckets[kth].length;
-              buckets[kth] = [];
+              buckets[kth].length = 0;
               kth--;
             }
           }
