@@ -142,7 +142,9 @@ function synthCommand(): Command {
         sensorCount: options.sensors,
         impressionsPerFinger: options.impressions,
         seed: options.seed,
-        onProgress: ({ fingersDone, fingersTotal }) => process.stderr.write(`finger ${fingersDone}/${fingersTotal}\r`),
+        onProgress: ({ fingersDone, fingersTotal }) => {
+          process.stderr.write(`finger ${fingersDone}/${fingersTotal}\r`);
+        },
       });
       process.stderr.write('\n');
       const verb = result.generated ? 'wrote' : 'found complete';

@@ -16,6 +16,8 @@ export interface OpenSourceOptions {
   /** Scratch folder for generated synthetic images. */
   workDir: string;
   seed: number;
+  /** Receives generator progress of a synthetic source, so long generations can heartbeat. */
+  onProgress?: (progress: PrepareProgress) => void | Promise<void>;
 }
 
 /**
@@ -28,7 +30,14 @@ export async function openSourceFiles(source: DatasetSourceConfig, options: Open
     const parameters = source.synthetic ?? { fingers: 20, sensors: 3, impressionsPerFinger: 4 };
     const tag = createHash('sha256').update(JSON.stringify({ ...parameters, seed: options.seed })).digest('hex').slice(0, 16);
     const outputDir = join(options.workDir, `synthetic-${tag}`);
-    await generateSyntheticDataset({ outputDir, fingerCount: parameters.fingers, sensorCount: parameters.sensors, impressionsPerFinger: parameters.impressionsPerFinger, seed: options.seed });
+    await generateSyntheticDataset({
+      outputDir,
+      fingerCount: parameters.fingers,
+      sensorCount: parameters.sensors,
+      impressionsPerFinger: parameters.impressionsPerFinger,
+      seed: options.seed,
+      onProgress: ({ fingersDone, fingersTotal }) => options.onProgress?.({ source: source.name, phase: 'generate', filesDone: fingersDone, filesTotal: fingersTotal, shardsDone: 0, shardsTotal: 0 }),
+    });
     return { files: new LocalFolderFiles(outputDir), layout: 'fvc' };
   }
   if (source.storePrefix !== undefined) return { files: new ObjectStoreFiles(options.store, source.storePrefix), layout: source.layout };

@@ -29,7 +29,8 @@ export const PREPARE_CODE_VERSION = 1;
 
 export interface PrepareProgress {
   source: string;
-  phase: 'scan' | 'write' | 'done';
+  /** `generate` is the synthetic generator, counting fingers as files. */
+  phase: 'generate' | 'scan' | 'write' | 'done';
   filesDone: number;
   filesTotal: number;
   shardsDone: number;

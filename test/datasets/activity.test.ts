@@ -78,6 +78,16 @@ describe('prepareDataset activity', () => {
     );
   });
 
+  it('heartbeats while generating synthetic data', async () => {
+    const config = dataConfigSchema.parse({ sources: [{ name: 'demo', layout: 'synthetic', synthetic: { fingers: 2, sensors: 1, impressionsPerFinger: 2 } }], imageSizePx: 24 });
+    const environment = new MockActivityEnvironment();
+    const heartbeats: PrepareProgress[] = [];
+    environment.on('heartbeat', (details: PrepareProgress) => heartbeats.push(details));
+    const result = await runActivity(environment, createDatasetActivities(deps).prepareDataset, { source: config.sources[0], settings: preparationSettings(config), seed: 4, baseDir: folder.path });
+    assert.equal(result.images, 4);
+    assert.deepEqual(heartbeats.filter((beat) => beat.phase === 'generate').map((beat) => beat.filesDone), [1, 2]);
+  });
+
   it('combines per-source manifests into one', async () => {
     writeFiles(join(folder.path, 'more'), { fut1: samplePng(1), sec1: samplePng(2) });
     const activities = createDatasetActivities(deps);

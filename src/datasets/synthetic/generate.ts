@@ -12,8 +12,8 @@ export interface SyntheticDatasetRequest {
   sensorCount: number;
   impressionsPerFinger: number;
   seed: number;
-  /** Called after each finger is written on a sensor. */
-  onProgress?: (progress: { fingersDone: number; fingersTotal: number }) => void;
+  /** Called after each finger is written on a sensor; a returned promise is awaited. */
+  onProgress?: (progress: { fingersDone: number; fingersTotal: number }) => void | Promise<void>;
 }
 
 export interface SyntheticDatasetResult {
@@ -67,7 +67,7 @@ export async function generateSyntheticDataset(request: SyntheticDatasetRequest)
         await writeFile(join(folder, `${finger}_${impression}.png`), encodePng(image));
       }
       fingersDone++;
-      request.onProgress?.({ fingersDone, fingersTotal: fingerCount * profiles.length });
+      await request.onProgress?.({ fingersDone, fingersTotal: fingerCount * profiles.length });
     }
   }
   await writeFile(markerPath, JSON.stringify(parameters));
