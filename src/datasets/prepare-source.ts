@@ -132,15 +132,16 @@ async function scanRecords(request: PrepareSourceRequest, records: SourceRecord[
 }
 
 /**
- * Content hash of the prepared output: code and schema versions, settings,
- * seed, source name and layout, and every record's labels and checksum, plus
- * the quarantine so far. The source's location is left out, so the same
- * files prepared from another folder reuse the same output.
+ * Computes the content hash of the prepared output from the code and schema
+ * versions, settings, seed, source name and layout, every record's labels
+ * and checksum, and the quarantine so far. The source's location and the
+ * manifest's path are left out (the labels already carry what the manifest
+ * says), so the same files prepared from another folder reuse the output.
  */
 function contentHash(request: PrepareSourceRequest, layout: DatasetLayout, scanned: ScannedRecord[], quarantine: QuarantineEntry[]): string {
   const hash = createHash('sha256');
-  const { name, dataset, manifest } = request.source;
-  hash.update(JSON.stringify({ code: PREPARE_CODE_VERSION, schema: PREPARED_SCHEMA_VERSION, settings: request.settings, seed: request.seed, source: { name, dataset, manifest, layout } }));
+  const { name, dataset } = request.source;
+  hash.update(JSON.stringify({ code: PREPARE_CODE_VERSION, schema: PREPARED_SCHEMA_VERSION, settings: request.settings, seed: request.seed, source: { name, dataset, layout } }));
   for (const record of scanned) {
     hash.update(JSON.stringify([record.path, record.dataset, record.database, record.sensor, record.identity, record.impression, record.sha256]));
   }

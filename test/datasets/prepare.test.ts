@@ -11,7 +11,9 @@ import {
   type PrepareProgress,
   type PreparationSettings,
 } from '../../src/datasets';
-import { FilesystemStore } from '../../src/storage';
+import { randomUUID } from 'node:crypto';
+import { loadEnvironment } from '../../src/config/environment';
+import { FilesystemStore, S3Store } from '../../src/storage';
 import { writeTiff } from '../imaging/test-encoders';
 import { createTemporaryFolder, samplePng, writeFiles } from './helpers';
 
@@ -101,8 +103,16 @@ describe('prepareSource', () => {
   it('writes the manifest last under a content-hashed prefix', async () => {
     writeFiles(join(folder.path, 'data'), { 'fvc2002/DB1_B/101_1.png': samplePng(1), 'fvc2002/DB1_B/101_2.png': samplePng(2) });
     const request = { store, source: { name: 'small', layout: 'fvc' as const }, files: new LocalFolderFiles(join(folder.path, 'data')), settings: settings(), seed: 1 };
+    const writtenKeys: string[] = [];
+    const put = store.put.bind(store);
+    store.put = async (key, body, options) => {
+      writtenKeys.push(key);
+      return put(key, body, options);
+    };
     const first = await prepareSource(request);
     assert.match(first.manifestKey, /^prepared\/[0-9a-f]{32}\/manifest\.json$/);
+    assert.equal(writtenKeys[writtenKeys.length - 1], first.manifestKey);
+    assert.ok(writtenKeys.some((key) => key.endsWith('.parquet')));
     const again = await prepareSource(request);
     assert.equal(again.reused, true);
     assert.equal(again.manifestKey, first.manifestKey);
@@ -132,6 +142,27 @@ describe('prepareSource', () => {
     assert.deepEqual(resumed.manifest.quarantine, first.manifest.quarantine);
     assert.ok(progress.some((update) => update.phase === 'write' && update.shardsDone === 4));
     assert.equal(progress[progress.length - 1].phase, 'done');
+  });
+
+  it('writes shards and manifest to MinIO', async function () {
+    const minio = new S3Store(loadEnvironment().s3);
+    try {
+      await minio.head('test/datasets/reachability-check');
+    } catch {
+      // The local stack is not running, so there is no MinIO to write to.
+      this.skip();
+    }
+    const outputPrefix = `test/datasets/${randomUUID()}/prepared/`;
+    writeFiles(join(folder.path, 'data'), { 'fvc2002/DB1_B/101_1.png': samplePng(1), 'fvc2002/DB1_B/101_2.png': samplePng(2) });
+    try {
+      const result = await prepareSource({ store: minio, source: { name: 'minio', layout: 'fvc' }, files: new LocalFolderFiles(join(folder.path, 'data')), settings: settings({ outputPrefix }), seed: 1 });
+      assert.ok(result.manifestKey.startsWith(outputPrefix));
+      const images = await readPreparedImages(minio, result.manifestKey);
+      assert.equal(images.length, 2);
+      assert.equal(images[0].pixels.length, 32 * 32);
+    } finally {
+      for (const object of await minio.list(outputPrefix)) await minio.delete(object.key);
+    }
   });
 
   it('reads a source from an object-store prefix', async () => {
