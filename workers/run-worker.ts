@@ -4,6 +4,21 @@ import { createLogger } from '../src/logging';
 import { createWorker, type QueueClass } from './create-worker';
 
 /**
+ * Reads WHORL_MAX_CONCURRENT_ACTIVITIES: activities this worker process runs
+ * at once. A deployment sets it to GPUs per pod times activities per GPU.
+ * Unset, createWorker's default per queue class applies.
+ */
+export function maxConcurrentActivitiesFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env.WHORL_MAX_CONCURRENT_ACTIVITIES;
+  if (value === undefined || value === '') return undefined;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new UserInputError(`invalid WHORL_MAX_CONCURRENT_ACTIVITIES "${value}": expected a positive integer such as 1`);
+  }
+  return count;
+}
+
+/**
  * Runs one worker process until SIGINT or SIGTERM. The Temporal SDK catches
  * those signals and shuts the worker down gracefully: it stops polling, lets
  * running activities finish within the grace time, then exits.
@@ -12,8 +27,9 @@ export async function runWorkerProcess(queueClass: QueueClass): Promise<void> {
   const configPath = process.argv[2] ?? process.env.WHORL_CONFIG ?? 'configs/demo.yaml';
   const logger = createLogger(`whorl-${queueClass}-worker`);
   const config = loadRunConfig(configPath);
-  const { worker, connection, taskQueue } = await createWorker({ queueClass, config, logger });
-  logger.info({ taskQueue, config: configPath }, 'worker started');
+  const maxConcurrentActivities = maxConcurrentActivitiesFromEnv();
+  const { worker, connection, taskQueue } = await createWorker({ queueClass, config, logger, maxConcurrentActivities });
+  logger.info({ taskQueue, config: configPath, maxConcurrentActivities }, 'worker started');
   try {
     await worker.run();
   } finally {

@@ -168,7 +168,9 @@ export class MultihostCluster {
     const logFd = openSync(logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawnOnHost(host, [process.execPath, 'scripts/worker.cjs', queueClass, this.configPath], { env: this.clientEnvironment(hostName), stdio: ['ignore', logFd, logFd] });
+      // One activity per GPU worker, as the Kubernetes manifests set it, so two long activities occupy both GPU hosts.
+      const env = { ...this.clientEnvironment(hostName), ...(queueClass === 'gpu' ? { WHORL_MAX_CONCURRENT_ACTIVITIES: '1' } : {}) };
+      child = spawnOnHost(host, [process.execPath, 'scripts/worker.cjs', queueClass, this.configPath], { env, stdio: ['ignore', logFd, logFd] });
     } finally {
       closeSync(logFd);
     }
