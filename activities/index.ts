@@ -1,6 +1,9 @@
 import type { ActivityDependencies } from './dependencies';
 import { createDoctorActivities } from './doctor';
 import { createHandoverProbeActivities } from './handover-probe';
+import { createDatasetActivities } from './datasets';
+import { createPipelineRunActivities } from './pipeline-run';
+import { createRetrievalActivities } from './retrieval';
 
 export type { ActivityDependencies } from './dependencies';
 
@@ -9,6 +12,9 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createDoctorActivities(deps),
     ...createHandoverProbeActivities(deps),
+    ...createDatasetActivities(deps),
+    ...createPipelineRunActivities(deps),
+    ...createRetrievalActivities(deps),
   };
 }
 

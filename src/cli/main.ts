@@ -2,21 +2,25 @@ import { Command } from 'commander';
 import { UserInputError } from '../config/errors';
 import { stackCommand } from './stack-command';
 import { doctorCommand } from './doctor-command';
+import { pipelineCommand } from './pipeline-command';
 import { configCommand } from './config-command';
 import { reportCommand } from './report-command';
 import { indexCommand, searchCommand } from './index-command';
 import { dataCommand } from './data-command';
+import { compareCommand } from './compare-command';
 
 const program = new Command('whorl')
   .description('learn compact binary codes for fingerprint images and search them at scale')
   .showHelpAfterError()
   .addCommand(stackCommand())
   .addCommand(doctorCommand())
+  .addCommand(pipelineCommand())
   .addCommand(configCommand())
   .addCommand(reportCommand())
   .addCommand(indexCommand())
   .addCommand(searchCommand())
-  .addCommand(dataCommand());
+  .addCommand(dataCommand())
+  .addCommand(compareCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof UserInputError) {

@@ -3,6 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UserInputError } from './errors';
 import { dataConfigSchema } from '../datasets/config';
+import { hashingConfigSchema, indexConfigSchema } from '../pipeline/config';
 
 /**
  * Schema of a YAML run config. Objects are strict, so a misspelt key fails
@@ -37,6 +38,10 @@ export const runConfigSchema = z
       .default({ experiment: 'whorl' }),
     /** Data sets to prepare and how; see src/datasets/config.ts. */
     data: dataConfigSchema.optional(),
+    /** Hashers to train and compare, and the one whose codes are indexed; see src/pipeline/config.ts. */
+    hashing: hashingConfigSchema.optional(),
+    /** Name and sharding of the published gallery index. */
+    index: indexConfigSchema.optional(),
     tensors: z
       .object({
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),

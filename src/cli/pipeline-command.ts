@@ -1,0 +1,207 @@
+import { Command } from 'commander';
+import { dirname, join, resolve } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { loadEnvironment, type Environment } from '../config/environment';
+import { UserInputError } from '../config/errors';
+import { loadRunConfig, type RunConfig } from '../config/run-config';
+import { connectClient } from '../orchestration/client';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../orchestration/worker-processes';
+import { stackUp } from '../stack/services';
+import type { PipelineConfig, PipelineSummary } from '../../workflows/training-pipeline';
+import type { PipelineProgress, StageProgress } from '../../workflows/stage-tracker';
+import { stackContext } from './stack-command';
+
+const PROGRESS_QUERY = 'progress';
+
+/** Checks that a run config has every section the pipeline needs. */
+export function requirePipelineConfig(config: RunConfig, source: string): PipelineConfig {
+  const missing = (['data', 'hashing', 'index'] as const).filter((section) => config[section] === undefined);
+  if (missing.length > 0) {
+    throw new UserInputError(`run config ${source} lacks the section(s) ${missing.join(', ')} that the pipeline needs; see configs/demo.yaml for an example`);
+  }
+  return config as PipelineConfig;
+}
+
+/** Returns a run key such as `demo-20261204-203000`, unique per second and sortable. */
+export function newRunKey(configName: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${configName}-${stamp}`;
+}
+
+function usesLocalStack(environment: Environment): boolean {
+  return [environment.s3.endpoint, environment.mlflow.uri, `http://${environment.temporal.address}`].every((address) => /\/\/(127\.0\.0\.1|localhost)[:/]/.test(address));
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+/** Renders one stage as a line with a bar: `hashing   [#####.....] running 0:42 hasher 3/6`. */
+export function formatStageLine(stage: StageProgress, nowMs: number, activityProgress?: { done: number; total: number }): string {
+  const width = 20;
+  const finished = stage.status === 'done' || stage.status === 'cached';
+  const share = finished ? 1 : stage.status === 'running' && activityProgress !== undefined && activityProgress.total > 0 ? activityProgress.done / activityProgress.total : 0;
+  const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+  const elapsed = stage.startedAtMs === undefined ? '' : formatDuration((stage.finishedAtMs ?? nowMs) - stage.startedAtMs);
+  const counter = stage.status === 'running' && activityProgress !== undefined ? ` ${activityProgress.done}/${activityProgress.total}` : '';
+  const detail = stage.detail !== undefined ? `  ${stage.detail}` : '';
+  return `${stage.stage.padEnd(10)} [${bar}] ${stage.status.padEnd(8)} ${elapsed.padStart(6)}${counter}${detail}`;
+}
+
+/** Reads `{ done, total }` from the heartbeat of the first running activity, when it reports one. */
+async function runningActivityProgress(handle: WorkflowHandle): Promise<{ done: number; total: number } | undefined> {
+  const description = await handle.describe();
+  for (const activity of description.raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0]?.data;
+    if (payload === undefined || payload === null) continue;
+    try {
+      const details = JSON.parse(Buffer.from(payload).toString('utf8')) as { done?: unknown; total?: unknown };
+      if (typeof details.done === 'number' && typeof details.total === 'number') return { done: details.done, total: details.total };
+    } catch {
+      // Heartbeat details that are not JSON objects carry no progress counter.
+    }
+  }
+  return undefined;
+}
+
+/** Polls the workflow's progress query and prints a line whenever a stage changes, until the run ends. */
+async function followProgress(handle: WorkflowHandle, result: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void result.finally(() => (finished = true)).catch(() => undefined);
+  const printed = new Map<string, string>();
+  while (!finished) {
+    try {
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+      const activity = await runningActivityProgress(handle);
+      for (const stage of progress.stages) {
+        const state = `${stage.status}:${stage.detail ?? ''}:${stage.status === 'running' ? (activity?.done ?? '') : ''}`;
+        if (printed.get(stage.stage) !== state && stage.status !== 'pending') {
+          printed.set(stage.stage, state);
+          console.log(formatStageLine(stage, Date.now(), stage.status === 'running' ? activity : undefined));
+        }
+      }
+    } catch {
+      // The query fails while the workflow has not started on a worker yet; try again on the next tick.
+    }
+    await new Promise((resolveTimer) => setTimeout(resolveTimer, 1000));
+  }
+}
+
+function printSummary(summary: PipelineSummary, environment: Environment, workflowId: string, elapsedMs: number): void {
+  const uiPort = process.env.WHORL_TEMPORAL_UI_PORT ?? '8233';
+  const cachedStages = summary.progress.stages.filter((stage) => stage.status === 'cached').map((stage) => stage.stage);
+  console.log('');
+  console.log(`run ${summary.runKey} finished in ${formatDuration(elapsedMs)}${cachedStages.length > 0 ? `; served from cache: ${cachedStages.join(', ')}` : ''}`);
+  console.log(`prepared: ${summary.prepared.images} images, ${summary.prepared.quarantined} quarantined (${summary.prepared.manifestKey})`);
+  console.log(`index:    ${summary.index.name} v${summary.index.version}, ${summary.index.codes} codes`);
+  console.log('retrieval on held-out fingers (probe impressions against gallery impressions):');
+  console.log(`  ${'hasher'.padEnd(14)} ${'bits'.padStart(4)} ${'mAP'.padStart(7)} ${'rank-1'.padStart(7)} ${'hit@10%'.padStart(8)}`);
+  for (const row of summary.retrieval) {
+    console.log(`  ${row.kind.padEnd(14)} ${String(row.codeLengthBits).padStart(4)} ${row.mAP.toFixed(3).padStart(7)} ${row.rank1.toFixed(3).padStart(7)} ${row.hitRateAt10Percent.toFixed(3).padStart(8)}`);
+  }
+  console.log(`Temporal: http://127.0.0.1:${uiPort}/namespaces/${environment.temporal.namespace}/workflows/${workflowId}`);
+  console.log(`MLflow:   ${environment.mlflow.uri}/#/experiments/runs/${summary.mlflowRunId}`);
+}
+
+export interface RunPipelineOptions {
+  configPath: string;
+  startStack: boolean;
+  startWorkers: boolean;
+  runKey?: string;
+}
+
+/** Starts the pipeline workflow (with local workers and stack unless told otherwise), follows it and returns its summary. */
+export async function runPipeline(options: RunPipelineOptions): Promise<{ summary: PipelineSummary; workflowId: string; elapsedMs: number }> {
+  const config = requirePipelineConfig(loadRunConfig(options.configPath), options.configPath);
+  const environment = loadEnvironment();
+  if (options.startStack && usesLocalStack(environment)) await stackUp(stackContext());
+
+  const workers: WorkerProcess[] = [];
+  const logDir = join(environment.stateDir, 'logs');
+  try {
+    if (options.startWorkers) {
+      workers.push(startWorkerProcess({ queueClass: 'cpu', configPath: options.configPath, logDir }));
+      workers.push(startWorkerProcess({ queueClass: 'gpu', configPath: options.configPath, logDir }));
+      await Promise.all(workers.map((worker) => worker.ready));
+      console.log(`workers started; logs in ${logDir}`);
+    }
+
+    const client = await connectClient(environment);
+    const runKey = options.runKey ?? newRunKey(config.name);
+    const workflowId = `pipeline-${runKey}`;
+    const started = Date.now();
+    const handle = await client.workflow.start('trainingPipeline', {
+      taskQueue: config.queues.cpu,
+      workflowId,
+      args: [{ runKey, config, baseDir: resolve(dirname(options.configPath)) }],
+    });
+    console.log(`started ${workflowId}`);
+    const result = handle.result() as Promise<PipelineSummary>;
+    await followProgress(handle, result);
+    const summary = await result;
+    await client.connection.close();
+    return { summary, workflowId, elapsedMs: Date.now() - started };
+  } finally {
+    await Promise.all(workers.map((worker) => stopWorkerProcess(worker)));
+  }
+}
+
+export function pipelineCommand(): Command {
+  const pipeline = new Command('pipeline').description('run and inspect the training-and-indexing pipeline');
+
+  pipeline
+    .command('run')
+    .description('start the pipeline for a config, with local workers and stack, and print per-stage progress and a summary')
+    .requiredOption('-c, --config <file>', 'run config, such as configs/demo.yaml')
+    .option('--no-stack', 'do not start the local stack even when the endpoints point at it')
+    .option('--no-workers', 'do not start local workers; use workers already polling the queues')
+    .option('--run-key <key>', 'name of the run; defaults to <config name>-<UTC timestamp>')
+    .action(async (options: { config: string; stack: boolean; workers: boolean; runKey?: string }) => {
+      const environment = loadEnvironment();
+      const { summary, workflowId, elapsedMs } = await runPipeline({ configPath: options.config, startStack: options.stack, startWorkers: options.workers, runKey: options.runKey });
+      printSummary(summary, environment, workflowId, elapsedMs);
+    });
+
+  pipeline
+    .command('status <workflowId>')
+    .description('print the stage table of a running or finished pipeline')
+    .action(async (workflowId: string) => {
+      const client = await connectClient(loadEnvironment());
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      console.log(`${workflowId}: ${description.status.name}`);
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+      const activity = await runningActivityProgress(handle);
+      for (const stage of progress.stages) console.log(formatStageLine(stage, Date.now(), stage.status === 'running' ? activity : undefined));
+      await client.connection.close();
+    });
+
+  pipeline
+    .command('cancel <workflowId>')
+    .description('cancel a running pipeline; running activities are cancelled at their next heartbeat')
+    .action(async (workflowId: string) => {
+      const client = await connectClient(loadEnvironment());
+      await client.workflow.getHandle(workflowId).cancel();
+      console.log(`cancellation requested for ${workflowId}`);
+      await client.connection.close();
+    });
+
+  pipeline
+    .command('list')
+    .description('list pipeline runs, newest first')
+    .option('-n, --limit <count>', 'maximum number of runs to list', '20')
+    .action(async (options: { limit: string }) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UserInputError(`invalid --limit "${options.limit}": expected a positive integer`);
+      const client = await connectClient(loadEnvironment());
+      let count = 0;
+      for await (const execution of client.workflow.list({ query: `WorkflowType = 'trainingPipeline'` })) {
+        console.log(`${execution.workflowId.padEnd(40)} ${execution.status.name.padEnd(11)} ${execution.startTime.toISOString()}`);
+        if (++count >= limit) break;
+      }
+      await client.connection.close();
+    });
+
+  return pipeline;
+}
