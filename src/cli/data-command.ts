@@ -59,7 +59,7 @@ export function formatManifestSummary(manifestKey: string, manifest: PreparedMan
   return lines.join('\n');
 }
 
-/** Prints a progress line to stderr at most once a second per source and phase. */
+/** Prints progress lines to stderr, at most one a second per source and phase, plus each source's final line. */
 function createProgressPrinter(): (progress: PrepareProgress) => void {
   const lastPrinted = new Map<string, number>();
   return (progress) => {

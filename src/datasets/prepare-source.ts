@@ -135,8 +135,8 @@ async function scanRecords(request: PrepareSourceRequest, records: SourceRecord[
  * Computes the content hash of the prepared output from the code and schema
  * versions, settings, seed, source name and layout, every record's labels
  * and checksum, and the quarantine so far. The source's location and the
- * manifest's path are left out (the labels already carry what the manifest
- * says), so the same files prepared from another folder reuse the output.
+ * manifest's path are left out (the labels already contain what the manifest
+ * lists), so the same files prepared from another folder reuse the output.
  */
 function contentHash(request: PrepareSourceRequest, layout: DatasetLayout, scanned: ScannedRecord[], quarantine: QuarantineEntry[]): string {
   const hash = createHash('sha256');

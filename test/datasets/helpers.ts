@@ -10,7 +10,7 @@ export function createTemporaryFolder(prefix: string): { path: string; remove: (
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** A small valid PNG whose content differs with `variant`. */
+/** Encodes a small valid PNG whose content differs with `variant`. */
 export function samplePng(variant = 0, widthPx = 40, heightPx = 30): Uint8Array {
   const pixels = grayPattern(widthPx, heightPx).map((value) => (value + variant * 17) % 256);
   return encodePng({ widthPx, heightPx, pixels });

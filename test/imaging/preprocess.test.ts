@@ -85,7 +85,9 @@ describe('preprocessing', () => {
     const image = patternImage(100, 100);
     const noisy = addRandomNoise(image, { percent: 10, random: createRandom(5) });
     const changed = countDifferences(image, noisy);
-    assert.ok(changed <= 1000 && changed > 900, `changed ${changed} pixels`);
+    // A replaced pixel can draw its old value, so slightly fewer than 1000 may differ.
+    assert.ok(changed <= 1000, `changed ${changed} pixels`);
+    assert.ok(changed > 900, `changed only ${changed} pixels`);
   });
 
   it('augmentations repeat for the same seed', () => {

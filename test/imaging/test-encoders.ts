@@ -52,7 +52,7 @@ export function encodeTiffLzw(data: Uint8Array): Uint8Array {
 export type TiffKind = 'gray' | 'rgb' | 'rgba' | 'palette';
 
 /**
- * Writes a little-endian single-strip TIFF. `samples` holds interleaved
+ * Writes a little-endian single-strip TIFF. `samples` contains interleaved
  * 8-bit samples (1, 3 or 4 per pixel; palette indices for `palette`).
  */
 export function writeTiff(options: { kind: TiffKind; widthPx: number; heightPx: number; samples: Uint8Array; lzw: boolean; palette?: Uint8Array }): Uint8Array {
@@ -124,6 +124,7 @@ export function writeBmp(options: { kind: BmpKind; widthPx: number; heightPx: nu
   const maskBytes = kind === 'bitfields32' ? 12 : 0;
   const stride = Math.floor((bitsPerPixel * widthPx + 31) / 32) * 4;
   const pixelOffset = 14 + 40 + maskBytes + paletteEntries * 4;
+
   const file = new Uint8Array(pixelOffset + stride * heightPx);
   const view = new DataView(file.buffer);
   file[0] = 0x42;
@@ -141,11 +142,13 @@ export function writeBmp(options: { kind: BmpKind; widthPx: number; heightPx: nu
     view.setUint32(58, 0x00ff0000, true);
     view.setUint32(62, 0xff000000, true);
   }
+
   // Palette 4-bit maps index i to gray 17 i; 8-bit maps i to gray i.
   for (let i = 0; i < paletteEntries; i++) {
     const level = bitsPerPixel === 4 ? i * 17 : i;
     file.set([level, level, level, 0], 14 + 40 + i * 4);
   }
+
   for (let y = 0; y < heightPx; y++) {
     const row = kind === 'rgb24-top-down' ? y : heightPx - 1 - y;
     const start = pixelOffset + row * stride;
@@ -160,7 +163,7 @@ export function writeBmp(options: { kind: BmpKind; widthPx: number; heightPx: nu
   return file;
 }
 
-/** A gray test pattern with gradients in both directions, so flips and offsets show. */
+/** Builds a gray test pattern with gradients in both directions, so flips and offsets show. */
 export function grayPattern(widthPx: number, heightPx: number): Uint8Array {
   const pixels = new Uint8Array(widthPx * heightPx);
   for (let y = 0; y < heightPx; y++) for (let x = 0; x < widthPx; x++) pixels[y * widthPx + x] = (x * 7 + y * 13 + ((x * y) % 11)) % 256;

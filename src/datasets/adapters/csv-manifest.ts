@@ -42,7 +42,8 @@ async function readManifestText(files: SourceFiles, manifestPath: string): Promi
  * sensor and optionally impression, dataset and database. Paths are
  * relative to the source root; a path that is absolute or escapes the root,
  * or names no file, is quarantined. Identities are prefixed with the data
- * set so they cannot collide with another source's.
+ * set (the dataset column, else the source name), which keeps them apart
+ * from the identities of other data sets.
  */
 export async function readCsvManifest(files: SourceFiles, options: { source: string; dataset?: string; manifestPath?: string }): Promise<AdapterResult> {
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST_NAME;

@@ -30,10 +30,10 @@ export function detectLayout(paths: string[], location: string): DatasetLayout {
   if (looksLikeIitk(paths)) return 'iitk';
 
   const topLevel = [...new Set(paths.map((path) => (path.includes('/') ? path.split('/')[0] + '/' : path)))];
-  const shown = topLevel.slice(0, 12).join(', ') + (topLevel.length > 12 ? `, … (${topLevel.length} entries)` : '');
+  const summary = topLevel.slice(0, 12).join(', ') + (topLevel.length > 12 ? `, … (${topLevel.length} entries)` : '');
   throw new UserInputError(
     [
-      `unrecognised dataset layout in ${location}: found ${paths.length} file(s); top level: ${shown || '(empty)'}.`,
+      `unrecognised dataset layout in ${location}: found ${paths.length} file(s); top level: ${summary || '(empty)'}.`,
       'Known layouts: FVC (DB1_A … DB4_B folders with <finger>_<impression> files), IITD-MOLF (Lumidigm, Secugen, CrossMatch or Latent folders),',
       'IITK (sensor prefixes fut, lum, sec in file names or folders). For anything else write a CSV manifest',
       `named ${DEFAULT_MANIFEST_NAME} at the root (or set the source's manifest option), with paths relative to the root:`,
