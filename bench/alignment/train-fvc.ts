@@ -3,13 +3,13 @@
  * prints, evaluates it on held-out fingers and logs the run to MLflow.
  *
  *   npx tsx bench/alignment/train-fvc.ts --datasets ../shared/datasets --seed 7 \
- *     --epochs 16 --batches-per-epoch 25 --output /tmp/whorl-alignment
+ *     --epochs 40 --batches-per-epoch 25 --evaluation-pairs 240 --output /tmp/whorl-alignment
  *
  * Fingers 101–107 of every database train; fingers 108–110 evaluate, so no
  * evaluated finger is seen in training. Figures go to the console and to
  * results.json, overlays to overlays/*.png under --output.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -26,39 +26,17 @@ import {
   renderAlignmentOverlay,
   saveAlignmentModel,
   warpGrayImage,
-  type ImpressionPair,
   type SyntheticEvaluation,
 } from '../../src/alignment';
 import { loadEnvironment } from '../../src/config/environment';
-import { decodeImage, type GrayImage } from '../../src/imaging';
+import type { GrayImage } from '../../src/imaging';
 import { createLogger } from '../../src/logging';
 import { CPU_ALIGNMENT_MODEL } from '../../src/models/alignment';
 import { FilesystemStore } from '../../src/storage';
 import { initializeTensorBackend, tensorBackendRunParameters } from '../../src/tensors';
 import { MlflowClient } from '../../src/tracking';
 import { runTrainingLoop } from '../../src/training';
-
-const DATABASES = ['fvc2000/DB1_B', 'fvc2000/DB2_B', 'fvc2002/DB1_B', 'fvc2002/DB2_B', 'fvc2004/DB2_B', 'fvc2004/DB4_B'];
-const FIRST_EVALUATION_FINGER = 108;
-
-interface Print {
-  database: string;
-  finger: number;
-  impression: number;
-  image: GrayImage;
-}
-
-function loadPrints(root: string): Print[] {
-  const prints: Print[] = [];
-  for (const database of DATABASES) {
-    for (const name of readdirSync(join(root, database)).sort()) {
-      const match = /^(\d+)_(\d+)\.tif$/.exec(name);
-      if (match === null) continue;
-      prints.push({ database, finger: Number(match[1]), impression: Number(match[2]), image: decodeImage(readFileSync(join(root, database, name))) });
-    }
-  }
-  return prints;
-}
+import { DATABASES, FIRST_EVALUATION_FINGER, heldOutImpressionPairs, loadPrints } from './fvc-prints';
 
 function formatEvaluation(evaluation: SyntheticEvaluation): string[] {
   const rows = [...evaluation.byRotation.map((bin) => ({ label: `|rotation| ${bin.fromDegrees}–${bin.toDegrees}°`, ...bin })), { label: 'all', ...evaluation.overall }];
@@ -74,7 +52,7 @@ async function main(): Promise<void> {
       datasets: { type: 'string', default: '../shared/datasets' },
       output: { type: 'string', default: '/tmp/whorl-alignment' },
       seed: { type: 'string', default: '7' },
-      epochs: { type: 'string', default: '16' },
+      epochs: { type: 'string', default: '40' },
       'batches-per-epoch': { type: 'string', default: '25' },
       'evaluation-pairs': { type: 'string', default: '240' },
       experiment: { type: 'string', default: 'whorl-alignment' },
@@ -147,13 +125,7 @@ async function main(): Promise<void> {
 
   const synthetic = evaluateSyntheticPairs(trainer.model, evaluationPairs);
 
-  // Real pairs: impression 1 of each held-out finger against impressions 2–8.
-  const impressionPairs: ImpressionPair[] = [];
-  for (const query of evaluationPrints.filter((print) => print.impression === 1)) {
-    for (const candidate of evaluationPrints.filter((print) => print.database === query.database && print.finger === query.finger && print.impression !== 1)) {
-      impressionPairs.push({ id: `${query.database}/${query.finger}_1-${candidate.impression}`, query: query.image, candidate: candidate.image });
-    }
-  }
+  const impressionPairs = heldOutImpressionPairs(evaluationPrints);
   const real = evaluateImpressionPairs(trainer.model, impressionPairs);
 
   // Canonical alignment: every held-out print is warped onto its database's reference, chosen from training prints.
@@ -167,7 +139,7 @@ async function main(): Promise<void> {
     const queries = evaluationPrints.filter((print) => print.database === database);
     const aligned = alignToReference(trainer.model, references.bySensor[database], queries.map((print) => print.image));
     const canvasSidePx = commonCanvasSidePx([references.bySensor[database], ...queries.map((print) => print.image)]);
-    // Before and after go through the same canvas and preparation; only the warp differs.
+    // Before and after go through the same canvas and preparation, so only the warp differs.
     const prepared = queries.map((print) => prepareAlignmentImage(centerOnCanvas(print.image, canvasSidePx), { sizePx: 128, canvasSidePx }));
     const preparedAligned = aligned.map((entry) => prepareAlignmentImage(entry.image, { sizePx: 128, canvasSidePx }));
     for (let i = 0; i < queries.length; i++) {

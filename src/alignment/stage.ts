@@ -14,7 +14,7 @@ import { createAlignmentTrainer } from './training';
 /** Stage name in checkpoint prefixes and MLflow tags. */
 export const ALIGNMENT_STAGE = 'alignment';
 
-/** What to train and where to put it; plain data, so a workflow can pass it to an activity. */
+/** Settings of one alignment training run as plain data, so a workflow can pass them to an activity. */
 export interface AlignmentStageRequest {
   /** Identifies the run across retries; checkpoints go under `checkpoints/<runKey>/alignment/`. */
   runKey: string;

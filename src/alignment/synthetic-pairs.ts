@@ -23,8 +23,8 @@ export interface SyntheticBatch {
 }
 
 /**
- * Makes one pair from a fingerprint: the image, stretched and centred on a
- * white square canvas at full resolution, is the source; the target is that
+ * Makes one pair from a fingerprint. The source is the image, stretched and
+ * centred on a white square canvas at full resolution. The target is that
  * canvas warped by an affine transform, with white where the transform
  * reaches past the canvas. Both are then resized to sizePx, so the warp
  * itself is done at full resolution and downsampled with antialiasing. The

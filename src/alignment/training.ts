@@ -20,7 +20,7 @@ export interface AlignmentTrainerOptions {
 /**
  * The model, its optimizer and the three callbacks that runTrainingLoop
  * needs. A step draws a fresh batch of synthetic pairs from the loop's
- * seeded generator, so a resumed run sees the same batches.
+ * seeded generator, so a resumed run draws the same batches.
  */
 export interface AlignmentTrainer {
   readonly model: tf.LayersModel;

@@ -17,8 +17,8 @@ export interface AlignmentModelOptions {
   /** Channels of each input image; 1 for gray fingerprints. */
   inputChannels: number;
   /**
-   * Filters of each 3×3 'same' ReLU convolution, grouped into VGG blocks;
-   * each block ends with a 2×2 max pool, so the feature maps have side
+   * Filters of each 3×3 'same' ReLU convolution, grouped into VGG blocks.
+   * Each block ends with a 2×2 max pool, so the feature maps have side
    * inputSizePx / 2^blocks.
    */
   featureBlocks: number[][];

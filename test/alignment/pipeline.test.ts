@@ -26,7 +26,7 @@ import { useFastestBackend } from './backend';
 
 const TINY_MODEL: AlignmentModelOptions = { inputSizePx: 16, inputChannels: 1, featureBlocks: [[4], [4]], regression: [{ kernelSizePx: 3, filters: 4 }], seed: 2 };
 
-/** A model whose output is the constant `parameters`: zero kernel, bias set to them. */
+/** Builds a model that always outputs `parameters`, through a zero kernel and a bias set to them. */
 function constantModel(parameters: AffineParameters): tf.LayersModel {
   const model = buildAlignmentModel(TINY_MODEL);
   const layer = model.getLayer('theta');

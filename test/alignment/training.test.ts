@@ -77,8 +77,8 @@ describe('alignment training', function () {
   });
 
   it('recovers a known shift within half its offset', function () {
-    // Shift by (0.2, -0.15) with 5% zoom: unaligned, the grid error is 0.25
-    // normalized units (4 px of the 32-px input); aligned, it must be below half that.
+    // Shift by (0.2, -0.15) with 5% zoom. Unaligned, the grid error is 0.25
+    // normalized units (4 px of the 32-px input), and aligned it must be below half that.
     const components = { rotationDegrees: 0, shear: 0, scaleX: 0.95, scaleY: 0.95, translationX: 0.2, translationY: -0.15 };
     const known = composeAffine(components);
     const pairs = heldOutImages.slice(0, 8).map((image) => makeSyntheticPair(image, { sizePx: 32, components }));
