@@ -20,6 +20,7 @@ const BATCH_NORM_EPSILON = 1.001e-5;
 interface BlockContext {
   initializers: SeededInitializers;
   widthMultiplier: number;
+  batchNormMomentum: number;
 }
 
 function convBatchNorm(
@@ -37,7 +38,7 @@ function convBatchNorm(
       name: `${options.name}_conv`,
     })
     .apply(x) as tf.SymbolicTensor;
-  y = tf.layers.batchNormalization({ axis: 3, epsilon: BATCH_NORM_EPSILON, name: `${options.name}_bn` }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.batchNormalization({ axis: 3, epsilon: BATCH_NORM_EPSILON, momentum: context.batchNormMomentum, name: `${options.name}_bn` }).apply(y) as tf.SymbolicTensor;
   return options.relu ? (tf.layers.activation({ activation: 'relu', name: `${options.name}_relu` }).apply(y) as tf.SymbolicTensor) : y;
 }
 
@@ -70,6 +71,12 @@ export interface DeepSensorModelOptions extends SensorModelOptions {
    * parameter derivation against the published ResNet50 count.
    */
   includeStage5?: boolean;
+  /**
+   * Momentum of the batch-normalization moving statistics; 0.99 by default,
+   * as in Keras. Short CPU runs of a few dozen steps need a lower value such
+   * as 0.9, or the statistics used at inference stay near their initial values.
+   */
+  batchNormMomentum?: number;
 }
 
 /**
@@ -81,7 +88,11 @@ export interface DeepSensorModelOptions extends SensorModelOptions {
  */
 export function buildDeepSensorModel(options: DeepSensorModelOptions): tf.LayersModel {
   const resolved = resolveSensorModelOptions(options, 32);
-  const context: BlockContext = { initializers: new SeededInitializers(resolved.seed), widthMultiplier: resolved.widthMultiplier };
+  const batchNormMomentum = options.batchNormMomentum ?? 0.99;
+  if (!(batchNormMomentum >= 0 && batchNormMomentum < 1)) {
+    throw new Error(`invalid batchNormMomentum: expected a number in [0, 1), but got ${batchNormMomentum}`);
+  }
+  const context: BlockContext = { initializers: new SeededInitializers(resolved.seed), widthMultiplier: resolved.widthMultiplier, batchNormMomentum };
 
   const input = tf.input({ shape: [resolved.inputSizePx, resolved.inputSizePx, resolved.channels], name: 'image' });
   let x = tf.layers.zeroPadding2d({ padding: 3, name: 'conv1_pad' }).apply(input) as tf.SymbolicTensor;

@@ -1,0 +1,188 @@
+/**
+ * Runs the seeded 10%/90% sensor-classification protocol on local data
+ * folders: prepares the sources (plain and central-patch-on-white), trains
+ * the shallow and deep CPU-sized classifiers on each, evaluates CCR and
+ * robustness, logs every run to MLflow and writes the Markdown tables.
+ *
+ *   npx tsx bench/sensors/protocol.ts --data ../shared/datasets --out bench/sensors/results.md
+ */
+import { mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { loadEnvironment } from '../../src/config/environment';
+import { dataConfigSchema, prepareDatasets } from '../../src/datasets';
+import { createLogger } from '../../src/logging';
+import { S3Store } from '../../src/storage';
+import { initializeTensorBackend, tensorBackendRunParameters } from '../../src/tensors';
+import { MlflowClient } from '../../src/tracking';
+import {
+  CPU_SENSOR_TRAINING,
+  confusionMatrixMarkdown,
+  evaluateSensorRun,
+  formatPercent,
+  loadSensorSplits,
+  robustnessTableMarkdown,
+  sensorTableMarkdown,
+  trainSensorClassifier,
+  type RobustnessRow,
+  type SensorEvaluation,
+  type SensorModelVariant,
+  type SensorTableRow,
+} from '../../src/sensors';
+
+const DATA_VARIANTS = ['full', 'central-patch-on-white'] as const;
+const MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
+
+interface VariantResult {
+  evaluation: SensorEvaluation;
+  robustness: RobustnessRow[];
+  trainingTimeMs: number;
+  parameterCount: number;
+  runId: string;
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .option('--data <folder>', 'folder with fvc2000, fvc2002, fvc2004 and iitk-fpsensornet', '../shared/datasets')
+    .option('--out <file>', 'Markdown file for the tables', 'bench/sensors/results.md')
+    .option('--seed <n>', 'seed of splits, weights and perturbations', '7')
+    .option('--epochs <n>', 'training epochs', String(CPU_SENSOR_TRAINING.epochs))
+    .option('--image-size <px>', 'prepared and model input side in pixels', String(CPU_SENSOR_TRAINING.inputSizePx))
+    .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
+    .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
+    .option('--threads <n>', 'tensor backend threads', '2')
+    .option('--data-variants <list>', 'comma-separated: full, central-patch-on-white', DATA_VARIANTS.join(','))
+    .option('--skip-robustness', 'evaluate only the unperturbed test split')
+    .option('--fit <mode>', 'pad (keep aspect ratio on white) or stretch', 'pad')
+    .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
+    .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
+    .parse()
+    .opts<{ data: string; out: string; seed: string; epochs: string; imageSize: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
+
+  const logger = createLogger('sensor-protocol');
+  const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
+  const environment = loadEnvironment();
+  const store = new S3Store(environment.s3);
+  const tracking = MlflowClient.fromEnvironment(environment);
+  const experimentId = await tracking.getOrCreateExperiment(options.experiment);
+  const seed = Number(options.seed);
+  const imageSizePx = Number(options.imageSize);
+  const dataRoot = resolve(options.data);
+
+  const sections: string[] = [];
+  const dataVariants = options.dataVariants.split(',').map((name) => name.trim());
+  for (const dataVariant of dataVariants) {
+    if (!(DATA_VARIANTS as readonly string[]).includes(dataVariant)) {
+      throw new Error(`invalid --data-variants entry "${dataVariant}": expected ${DATA_VARIANTS.join(' or ')}`);
+    }
+    const config = dataConfigSchema.parse({
+      sources: [
+        { name: 'fvc2000', layout: 'fvc', root: join(dataRoot, 'fvc2000'), dataset: 'fvc2000' },
+        { name: 'fvc2002', layout: 'fvc', root: join(dataRoot, 'fvc2002'), dataset: 'fvc2002' },
+        { name: 'fvc2004', layout: 'fvc', root: join(dataRoot, 'fvc2004'), dataset: 'fvc2004' },
+        { name: 'iitk', layout: 'iitk', root: join(dataRoot, 'iitk-fpsensornet', 'images'), dataset: 'iitk' },
+      ],
+      imageSizePx,
+      fit: options.fit,
+      normalization: options.normalization,
+      variant: dataVariant,
+      splits: { sensorTrainFraction: 0.1 },
+      outputPrefix: 'prepared/sensor-protocol/',
+    });
+    const prepared = await prepareDatasets({ store, config, seed, baseDir: process.cwd(), workDir: mkdtempSync(join(tmpdir(), 'whorl-sensor-')), logger });
+    const splits = await loadSensorSplits(store, prepared.manifestKey);
+    logger.info({ dataVariant, manifestKey: prepared.manifestKey, train: splits.train.length, test: splits.test.length, sensors: splits.sensors }, 'prepared sensor data');
+    if (options.prepareOnly === true) continue;
+
+    const results: Partial<Record<SensorModelVariant, VariantResult>> = {};
+    for (const variant of MODEL_VARIANTS) {
+      const settings = { ...CPU_SENSOR_TRAINING, variant, seed, inputSizePx: imageSizePx, epochs: Number(options.epochs), widthMultiplier: Number(options.width) };
+      const run = await tracking.createRun({
+        experimentId,
+        runName: `sensor-${variant}-${dataVariant}`,
+        tags: {
+          'whorl.stage': 'sensor',
+          'whorl.variant': variant,
+          'whorl.data_variant': dataVariant,
+          'whorl.pair': `${splits.datasetHash}-s${seed}-w${settings.widthMultiplier}-e${settings.epochs}`,
+          'whorl.command': 'bench/sensors/protocol.ts',
+        },
+      });
+      await tracking.logBatch(run.runId, { params: tensorBackendRunParameters(backend) });
+      const trained = await trainSensorClassifier(
+        {
+          store,
+          manifestKey: prepared.manifestKey,
+          settings,
+          tracking: { client: tracking, run },
+          logger,
+          backend: backend.name,
+          // A fresh run key per MLflow run, so the protocol always trains and times a new model.
+          runKey: `protocol-${run.runId}`,
+          modelsPrefix: `models/protocol-${run.runId}/`,
+        },
+        splits,
+      );
+      const evaluated = await evaluateSensorRun(
+        { store, modelPrefix: trained.modelPrefix, manifestKey: prepared.manifestKey, reportPrefix: `reports/${run.runId}/sensor-${variant}/`, seed, skipRobustness: options.skipRobustness, tracking: { client: tracking, run }, logger },
+        splits,
+      );
+      await tracking.endRun(run.runId, 'FINISHED');
+      results[variant] = {
+        evaluation: evaluated.evaluation,
+        robustness: evaluated.robustness,
+        trainingTimeMs: trained.trainingTimeMs,
+        parameterCount: trained.metadata.parameterCount,
+        runId: run.runId,
+      };
+      logger.info({ variant, dataVariant, ccr: evaluated.evaluation.aggregateCcr, trainingTimeMs: trained.trainingTimeMs, runId: run.runId }, 'finished sensor protocol run');
+    }
+
+    const rows: SensorTableRow[] = splits.sensors.map((sensor) => {
+      const sample = [...splits.train, ...splits.test].find((candidate) => candidate.sensor === sensor);
+      return {
+        dataset: sample?.dataset ?? '',
+        database: sample?.database ?? '',
+        sensor,
+        trainImages: splits.train.filter((candidate) => candidate.sensor === sensor).length,
+        testImages: splits.test.filter((candidate) => candidate.sensor === sensor).length,
+        ccr: Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, results[variant]?.evaluation.ccrBySensor[sensor] ?? Number.NaN])),
+      };
+    });
+    const aggregate = Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, results[variant]?.evaluation.aggregateCcr ?? Number.NaN]));
+    sections.push(
+      [
+        `### ${dataVariant === 'full' ? 'Plain images' : 'Central 90×90 patch on white (background invariance)'}`,
+        '',
+        `Prepared data set \`${prepared.manifestKey}\`; MLflow runs ${MODEL_VARIANTS.map((variant) => `${variant} \`${results[variant]?.runId}\``).join(', ')}.`,
+        '',
+        sensorTableMarkdown(rows, MODEL_VARIANTS, aggregate),
+        '',
+        `| model | parameters | training time | aggregate CCR |`,
+        `|---|---:|---:|---:|`,
+        ...MODEL_VARIANTS.map((variant) => {
+          const result = results[variant] as VariantResult;
+          return `| ${variant} | ${result.parameterCount.toLocaleString('en-US')} | ${(result.trainingTimeMs / 1000).toFixed(1)} s | ${formatPercent(result.evaluation.aggregateCcr)} |`;
+        }),
+        '',
+        'Robustness (aggregate CCR on the perturbed test split):',
+        '',
+        robustnessTableMarkdown(Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, (results[variant] as VariantResult).robustness]))),
+        '',
+        ...MODEL_VARIANTS.flatMap((variant) => [`Confusion matrix, ${variant}:`, '', confusionMatrixMarkdown((results[variant] as VariantResult).evaluation), '']),
+      ].join('\n'),
+    );
+  }
+
+  if (options.prepareOnly === true) return;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed}, ${options.epochs} epochs, ${imageSizePx}-pixel input (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}.`;
+  await writeFile(options.out, [header, '', ...sections].join('\n'));
+  logger.info({ out: options.out }, 'wrote sensor protocol tables');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { UserInputError } from '../config/errors';
+import { WHITE, createGrayImage, pasteImage, rotateImage, type GrayImage } from '../imaging';
+import type { Logger } from '../logging';
+import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep } from '../models';
+import type { ObjectStore } from '../storage';
+import type { MlflowClient, RunInfo } from '../tracking';
+import {
+  epochShuffle,
+  findLatestCheckpoint,
+  modelFromFiles,
+  modelToFiles,
+  optimizerFromFiles,
+  optimizerToFiles,
+  runTrainingLoop,
+  type EpochRecord,
+  type TrainingProgress,
+  type TrainingRandom,
+} from '../training';
+import {
+  CLASSIFIER_METADATA_FILE,
+  readSensorClassifierMetadata,
+  saveSensorClassifier,
+  type SensorClassifier,
+  type SensorClassifierMetadata,
+  type SensorModelVariant,
+} from './classifier';
+import { imagesToBatch, labelsToOneHot, loadSensorSplits, type SensorSplits } from './dataset';
+
+/** Bumped when a change to training alters its output, so finished models are not reused across the change. */
+export const SENSOR_TRAINING_CODE_VERSION = 1;
+
+export interface SensorTrainingSettings {
+  variant: SensorModelVariant;
+  /** Model input side; prepared images of another size are resized to it. */
+  inputSizePx: number;
+  channels: number;
+  widthMultiplier: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Dropout before the classifier of the shallow network. */
+  dropoutRate: number;
+  /** Momentum of the deep network's batch-normalization statistics (Keras uses 0.99). */
+  batchNormMomentum: number;
+  /** Random rotation and shift of every training image; zero for none. */
+  augmentation: { maxRotationDegrees: number; maxShiftPx: number };
+  /**
+   * Repeats the training images of smaller sensors in each epoch until every
+   * sensor has as many as the largest, so a sensor with one training image
+   * is not outvoted.
+   */
+  balanceSensors: boolean;
+  seed: number;
+}
+
+/**
+ * Training settings of the reference study: Adam with learning rate 0.001,
+ * mini-batches of 64, 15 epochs, 224-pixel RGB input, published widths.
+ */
+export const PAPER_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'seed'> = {
+  inputSizePx: 224,
+  channels: 3,
+  widthMultiplier: 1,
+  epochs: 15,
+  batchSize: 64,
+  learningRate: 0.001,
+  dropoutRate: 0.5,
+  batchNormMomentum: 0.99,
+  augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 },
+  balanceSensors: false,
+};
+
+/**
+ * A CPU-sized configuration: 96-pixel gray input, an eighth of the published
+ * widths and the same optimizer. Because 10% of a small data set leaves a
+ * few dozen training images, it trains longer, balances sensors, augments
+ * with small rotations and uses a faster batch-normalization momentum. No
+ * shifts, because the white padding around a print is a sensor cue.
+ */
+export const CPU_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'seed'> = {
+  inputSizePx: 96,
+  channels: 1,
+  widthMultiplier: 0.125,
+  epochs: 40,
+  batchSize: 16,
+  learningRate: 0.001,
+  dropoutRate: 0.5,
+  batchNormMomentum: 0.9,
+  augmentation: { maxRotationDegrees: 4, maxShiftPx: 0 },
+  balanceSensors: true,
+};
+
+export interface TrainSensorClassifierRequest {
+  store: ObjectStore;
+  /** Key of the prepared data set's manifest. */
+  manifestKey: string;
+  settings: SensorTrainingSettings;
+  /** Checkpoint key that stays the same across retries; defaults to one derived from the model hash. */
+  runKey?: string;
+  /** Prefix under which `sensor-<variant>/<hash>/` is written; default `models/`. */
+  modelsPrefix?: string;
+  /** MLflow run that receives params, per-epoch metrics and the final model. */
+  tracking?: { client: MlflowClient; run: RunInfo };
+  onProgress?(progress: TrainingProgress): void;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Tensor backend name, recorded in MLflow. */
+  backend?: string;
+}
+
+export interface TrainSensorClassifierResult {
+  /** Prefix of the classifier's files: `models/sensor-<variant>/<hash>/`. */
+  modelPrefix: string;
+  metadata: SensorClassifierMetadata;
+  history: EpochRecord[];
+  trainingTimeMs: number;
+  /** True when a finished classifier with the same hash existed, so nothing was trained. */
+  reused: boolean;
+  resumedFromEpoch?: number;
+}
+
+function validateSettings(settings: SensorTrainingSettings): void {
+  for (const name of ['inputSizePx', 'channels', 'epochs', 'batchSize'] as const) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 1) {
+      throw new UserInputError(`invalid sensor training setting ${name}: expected a positive integer, but got ${settings[name]}`);
+    }
+  }
+  if (!(settings.learningRate > 0)) {
+    throw new UserInputError(`invalid sensor training setting learningRate: expected a positive number, but got ${settings.learningRate}`);
+  }
+  if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
+    throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);
+  }
+}
+
+/** Returns the content hash of a classifier: training code version, settings and the prepared data set's hash. */
+export function sensorModelHash(settings: SensorTrainingSettings, datasetHash: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ code: SENSOR_TRAINING_CODE_VERSION, settings, datasetHash }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Builds the untrained network of a variant from the settings. */
+export function buildSensorModel(settings: SensorTrainingSettings, numSensors: number): tf.LayersModel {
+  const options = {
+    inputSizePx: settings.inputSizePx,
+    channels: settings.channels,
+    widthMultiplier: settings.widthMultiplier,
+    numSensors,
+    seed: settings.seed,
+  };
+  return settings.variant === 'shallow'
+    ? buildShallowSensorModel({ ...options, dropoutRate: settings.dropoutRate })
+    : buildDeepSensorModel({ ...options, batchNormMomentum: settings.batchNormMomentum });
+}
+
+/**
+ * Returns the training sample indices of one epoch before shuffling: every
+ * sample once, or with balancing, each sensor's samples repeated in turn up
+ * to the count of the largest sensor.
+ */
+export function epochSampleIndices(labels: number[], balanceSensors: boolean): number[] {
+  const all = labels.map((_, index) => index);
+  if (!balanceSensors) return all;
+
+  const bySensor = new Map<number, number[]>();
+  for (const index of all) {
+    const group = bySensor.get(labels[index]);
+    if (group === undefined) bySensor.set(labels[index], [index]);
+    else group.push(index);
+  }
+  const largest = Math.max(...[...bySensor.values()].map((group) => group.length));
+  const indices: number[] = [];
+  for (const label of [...bySensor.keys()].sort((a, b) => a - b)) {
+    const group = bySensor.get(label) as number[];
+    for (let k = 0; k < largest; k++) indices.push(group[k % group.length]);
+  }
+  return indices;
+}
+
+/** Rotates and shifts one image by random amounts within the limits, filling uncovered pixels with white. */
+export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom): GrayImage {
+  const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
+  const shiftX = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
+  const shiftY = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
+  const rotated = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees }) : image;
+  if (shiftX === 0 && shiftY === 0) return rotated;
+
+  const shifted = createGrayImage(image.widthPx, image.heightPx, WHITE);
+  pasteImage(shifted, rotated, shiftX, shiftY);
+  return shifted;
+}
+
+function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, parameterCount: number, backend: string | undefined): Record<string, string | number> {
+  return {
+    variant: settings.variant,
+    input_size_px: settings.inputSizePx,
+    channels: settings.channels,
+    width_multiplier: settings.widthMultiplier,
+    epochs: settings.epochs,
+    batch_size: settings.batchSize,
+    learning_rate: settings.learningRate,
+    dropout_rate: settings.dropoutRate,
+    batch_norm_momentum: settings.batchNormMomentum,
+    augment_max_rotation_degrees: settings.augmentation.maxRotationDegrees,
+    augment_max_shift_px: settings.augmentation.maxShiftPx,
+    balance_sensors: String(settings.balanceSensors),
+    seed: settings.seed,
+    optimizer: 'adam',
+    parameter_count: parameterCount,
+    num_sensors: splits.sensors.length,
+    sensors: splits.sensors.join(',').slice(0, 500),
+    train_images: splits.train.length,
+    test_images: splits.test.length,
+    dataset_hash: splits.datasetHash,
+    manifest_key: splits.manifestKey,
+    preprocess_variant: splits.preprocess.variant,
+    preprocess_fit: splits.preprocess.fit,
+    preprocess_image_size_px: splits.preprocess.imageSizePx,
+    ...(backend !== undefined ? { tensor_backend: backend } : {}),
+  };
+}
+
+/**
+ * Trains a sensor classifier on the train split of a prepared data set and
+ * writes it to `models/sensor-<variant>/<hash>/`. Training runs in the
+ * shared loop, so it checkpoints every epoch and resumes after a crash. A
+ * finished classifier with the same hash is reused without training.
+ */
+export async function trainSensorClassifier(request: TrainSensorClassifierRequest, loadedSplits?: SensorSplits): Promise<TrainSensorClassifierResult> {
+  const { settings, store } = request;
+  validateSettings(settings);
+  const splits = loadedSplits ?? (await loadSensorSplits(store, request.manifestKey));
+  const hash = sensorModelHash(settings, splits.datasetHash);
+  const modelPrefix = `${request.modelsPrefix ?? 'models/'}sensor-${settings.variant}/${hash}/`;
+  const runKey = request.runKey ?? `sensor-${hash.slice(0, 16)}`;
+  const stage = `sensor-${settings.variant}`;
+
+  const existing = await readSensorClassifierMetadata(store, modelPrefix);
+  if (existing !== undefined) {
+    const checkpoint = await findLatestCheckpoint(store, runKey, stage);
+    request.logger?.info({ modelPrefix }, 'reused finished sensor classifier');
+    return { modelPrefix, metadata: existing, history: checkpoint?.manifest.history ?? [], trainingTimeMs: 0, reused: true };
+  }
+
+  const model = buildSensorModel(settings, splits.sensors.length);
+  const optimizer = tf.train.adam(settings.learningRate);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const parameterCount = model.countParams();
+  if (request.tracking !== undefined) {
+    await request.tracking.client.logBatch(request.tracking.run.runId, { params: trackingParams(settings, splits, parameterCount, request.backend) });
+  }
+
+  const inputs = imagesToBatch(
+    splits.train.map((sample) => sample.image),
+    settings,
+  );
+  const targets = labelsToOneHot(
+    splits.train.map((sample) => sample.label),
+    splits.sensors.length,
+  );
+  const epochIndices = epochSampleIndices(
+    splits.train.map((sample) => sample.label),
+    settings.balanceSensors,
+  );
+  const augment = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0;
+  const sampleCount = epochIndices.length;
+  const batchSize = Math.min(settings.batchSize, sampleCount);
+  const batchesPerEpoch = Math.ceil(sampleCount / batchSize);
+  let order: number[] = [];
+
+  const started = Date.now();
+  try {
+    const result = await runTrainingLoop({
+      stage,
+      runKey,
+      epochs: settings.epochs,
+      batchesPerEpoch,
+      seed: settings.seed,
+      store,
+      tracking: request.tracking === undefined ? undefined : { client: request.tracking.client, runId: request.tracking.run.runId },
+      onProgress: request.onProgress,
+      signal: request.signal,
+      logger: request.logger,
+      keepCheckpoints: 2,
+      async trainStep(epoch, batch, context) {
+        if (batch === 0) order = epochShuffle({ seed: settings.seed, epoch, sampleCount }).map((position) => epochIndices[position]);
+        setDropoutStep(model, context.globalStep);
+        const batchIndices = order.slice(batch * batchSize, (batch + 1) * batchSize);
+        const indices = tf.tensor1d(batchIndices, 'int32');
+        const x = augment
+          ? imagesToBatch(
+              batchIndices.map((index) => augmentImage(splits.train[index].image, settings.augmentation, context.random)),
+              settings,
+            )
+          : tf.gather(inputs, indices);
+        const y = tf.gather(targets, indices);
+        try {
+          const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
+          return { loss, metrics: { accuracy } };
+        } finally {
+          tf.dispose([indices, x, y]);
+        }
+      },
+      async saveState() {
+        return { ...(await modelToFiles(model)), ...(await optimizerToFiles(optimizer)) };
+      },
+      async loadState(files) {
+        const restored = await modelFromFiles(files);
+        model.setWeights(restored.getWeights());
+        restored.dispose();
+        await optimizerFromFiles(optimizer, files);
+      },
+    });
+
+    const metadata: SensorClassifierMetadata = {
+      kind: 'whorl.sensor-classifier',
+      variant: settings.variant,
+      sensors: splits.sensors,
+      inputSizePx: settings.inputSizePx,
+      channels: settings.channels,
+      widthMultiplier: settings.widthMultiplier,
+      parameterCount,
+      preprocess: splits.preprocess,
+      datasetHash: splits.datasetHash,
+      seed: settings.seed,
+    };
+    const classifier: SensorClassifier = { model, metadata };
+    await saveSensorClassifier(classifier, store, modelPrefix);
+    const trainingTimeMs = Date.now() - started;
+
+    if (request.tracking !== undefined) {
+      const { client, run } = request.tracking;
+      await client.logBatch(run.runId, { metrics: [{ key: 'training_time_ms', value: trainingTimeMs }] });
+      for (const name of ['model.json', 'weights.bin', CLASSIFIER_METADATA_FILE]) {
+        await client.logArtifact(run, `model/${name}`, await store.get(modelPrefix + name));
+      }
+    }
+    return { modelPrefix, metadata, history: result.history, trainingTimeMs, reused: false, resumedFromEpoch: result.resumedFromEpoch };
+  } finally {
+    tf.dispose([inputs, targets]);
+    model.dispose();
+  }
+}

@@ -1,0 +1,264 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { UserInputError } from '../../src/config/errors';
+import { addRandomNoise, createRandom, encodePng, occludePixels, rotateImage, type GrayImage } from '../../src/imaging';
+import {
+  CPU_SENSOR_TRAINING,
+  epochSampleIndices,
+  evaluateSensorRun,
+  loadSensorClassifier,
+  loadSensorSplits,
+  perturbImage,
+  predictSensor,
+  renderFeatureMaps,
+  summarizePredictions,
+  trainSensorClassifier,
+  validateSensorCounts,
+  type SensorTrainingSettings,
+} from '../../src/sensors';
+import { listCheckpointEpochs } from '../../src/training';
+import { sensorImage, tempStore, writePreparedDataset } from './support';
+
+const SIZE_PX = 32;
+const SENSORS = ['sensor-a', 'sensor-b', 'sensor-c'];
+
+function tinySettings(overrides: Partial<SensorTrainingSettings> = {}): SensorTrainingSettings {
+  return {
+    ...CPU_SENSOR_TRAINING,
+    variant: 'shallow',
+    seed: 11,
+    inputSizePx: SIZE_PX,
+    widthMultiplier: 0.0625,
+    epochs: 2,
+    batchSize: 4,
+    learningRate: 0.003,
+    augmentation: { maxRotationDegrees: 3, maxShiftPx: 1 },
+    ...overrides,
+  };
+}
+
+/** Mean absolute difference over the pixels within `radiusPx` of the centre. */
+function centralDifference(a: GrayImage, b: GrayImage, radiusPx: number): number {
+  let sum = 0;
+  let count = 0;
+  const center = (a.widthPx - 1) / 2;
+  for (let y = 0; y < a.heightPx; y++) {
+    for (let x = 0; x < a.widthPx; x++) {
+      if ((x - center) ** 2 + (y - center) ** 2 > radiusPx ** 2) continue;
+      sum += Math.abs(a.pixels[y * a.widthPx + x] - b.pixels[y * a.widthPx + x]);
+      count++;
+    }
+  }
+  return sum / count;
+}
+
+/** A smooth test pattern, so bilinear interpolation error stays small. */
+function smoothImage(sizePx: number): GrayImage {
+  const pixels = new Uint8Array(sizePx * sizePx);
+  for (let y = 0; y < sizePx; y++) {
+    for (let x = 0; x < sizePx; x++) pixels[y * sizePx + x] = Math.round(128 + 100 * Math.sin(x / 6) * Math.cos(y / 9));
+  }
+  return { widthPx: sizePx, heightPx: sizePx, pixels };
+}
+
+describe('sensor robustness transforms', () => {
+  for (const angleDegrees of [2, 4, 6, 8, 15]) {
+    it(`rotation by ${angleDegrees}° then back recovers image`, () => {
+      const image = smoothImage(96);
+      const restored = rotateImage(rotateImage(image, { angleDegrees }), { angleDegrees: -angleDegrees });
+      // Inside the disc that never leaves the frame, only interpolation error remains.
+      assert.ok(centralDifference(image, restored, 40) < 2, `mean error ${centralDifference(image, restored, 40)}`);
+      assert.ok(centralDifference(image, rotateImage(image, { angleDegrees }), 40) > 5, 'rotation changed nothing');
+    });
+  }
+
+  for (const percent of [1, 5, 10, 15]) {
+    it(`occlusion of ${percent}% touches exact share`, () => {
+      const image: GrayImage = { widthPx: 200, heightPx: 150, pixels: new Uint8Array(200 * 150).fill(180) };
+      const occluded = occludePixels(image, { percent, random: createRandom(percent), patchSizePx: 90 });
+      const changed: number[] = [];
+      occluded.pixels.forEach((value, index) => {
+        if (value !== 180) changed.push(index);
+      });
+      assert.equal(changed.length, Math.round((percent / 100) * 90 * 90));
+      const xs = changed.map((index) => index % 200);
+      const ys = changed.map((index) => Math.floor(index / 200));
+      assert.ok(Math.max(...xs) - Math.min(...xs) < 90, 'changed pixels span more than the patch width');
+      assert.ok(Math.max(...ys) - Math.min(...ys) < 90, 'changed pixels span more than the patch height');
+    });
+  }
+
+  for (const percent of [0.01, 0.05, 0.1]) {
+    it(`noise on ${percent}% replaces that many pixels`, () => {
+      const image: GrayImage = { widthPx: 300, heightPx: 300, pixels: new Uint8Array(300 * 300).fill(7) };
+      const noisy = addRandomNoise(image, { percent, random: createRandom(3) });
+      const changed = noisy.pixels.reduce((count, value) => count + (value !== 7 ? 1 : 0), 0);
+      // A replaced pixel may draw its old value 7 by chance, so allow one or two fewer.
+      assert.ok(changed <= Math.round((percent / 100) * 300 * 300));
+      assert.ok(changed >= Math.round((percent / 100) * 300 * 300) - 2);
+    });
+  }
+
+  it('occlusion patch scales with input', () => {
+    const image: GrayImage = { widthPx: 96, heightPx: 96, pixels: new Uint8Array(96 * 96).fill(180) };
+    const occluded = perturbImage(image, { kind: 'occlusion', percent: 10 }, createRandom(1));
+    const changed = occluded.pixels.reduce((count, value) => count + (value !== 180 ? 1 : 0), 0);
+    // 90 pixels of 224 scaled to 96 is a 39-pixel patch.
+    assert.equal(changed, Math.round(0.1 * 39 * 39));
+  });
+});
+
+describe('sensor evaluation summary', () => {
+  it('computes CCR and confusion matrix', () => {
+    const summary = summarizePredictions(['a', 'b'], [0, 0, 0, 1, 1], [0, 0, 1, 1, 1]);
+    assert.deepEqual(summary.confusion, [
+      [2, 1],
+      [0, 2],
+    ]);
+    assert.equal(summary.ccrBySensor.a, 2 / 3);
+    assert.equal(summary.ccrBySensor.b, 1);
+    assert.equal(summary.aggregateCcr, 4 / 5);
+  });
+
+  it('balancing repeats smaller sensors', () => {
+    const indices = epochSampleIndices([0, 0, 0, 1], true);
+    assert.deepEqual(indices, [0, 1, 2, 3, 3, 3]);
+    assert.deepEqual(epochSampleIndices([0, 0, 0, 1], false), [0, 1, 2, 3]);
+  });
+});
+
+describe('sensor data checks', () => {
+  it('rejects data set with one sensor', () => {
+    assert.throws(
+      () => validateSensorCounts([{ sensor: 'only' }], [{ sensor: 'only' }]),
+      (error: Error) => error instanceof UserInputError && /at least 2 sensors, but the data set has only sensor "only"/.test(error.message),
+    );
+  });
+
+  it('rejects sensor without train images', () => {
+    assert.throws(() => validateSensorCounts([{ sensor: 'a' }], [{ sensor: 'a' }, { sensor: 'b' }]), /sensor\(s\) b have no image in the train split/);
+  });
+
+  it('loading one-sensor data set fails clearly', async () => {
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: ['lonely'], imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX });
+    await assert.rejects(loadSensorSplits(store, manifestKey), /needs images from at least 2 sensors/);
+  });
+});
+
+describe('sensor classifier training', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('resumed training matches uninterrupted run', async () => {
+    const settings = tinySettings();
+
+    const referenceStore = tempStore();
+    const referenceKey = await writePreparedDataset(referenceStore, { sensors: SENSORS, imagesPerSensor: 6, trainPerSensor: 3, sizePx: SIZE_PX });
+    const reference = await trainSensorClassifier({ store: referenceStore, manifestKey: referenceKey, settings, runKey: 'run' });
+
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 6, trainPerSensor: 3, sizePx: SIZE_PX });
+    const controller = new AbortController();
+    await assert.rejects(
+      trainSensorClassifier({
+        store,
+        manifestKey,
+        settings,
+        runKey: 'run',
+        signal: controller.signal,
+        onProgress: (progress) => {
+          if (progress.epoch === 1 && progress.batch === 0) controller.abort(new Error('simulated worker crash'));
+        },
+      }),
+      /simulated worker crash/,
+    );
+    assert.deepEqual(await listCheckpointEpochs(store, 'run', 'sensor-shallow'), [0]);
+
+    const resumed = await trainSensorClassifier({ store, manifestKey, settings, runKey: 'run' });
+    assert.equal(resumed.resumedFromEpoch, 0);
+    assert.equal(resumed.modelPrefix, reference.modelPrefix);
+    assert.deepEqual(
+      resumed.history.map((record) => record.loss),
+      reference.history.map((record) => record.loss),
+    );
+    assert.deepEqual(await store.get(`${resumed.modelPrefix}weights.bin`), await referenceStore.get(`${reference.modelPrefix}weights.bin`));
+
+    const again = await trainSensorClassifier({ store, manifestKey, settings, runKey: 'run' });
+    assert.equal(again.reused, true);
+  });
+
+  for (const variant of ['shallow', 'deep'] as const) {
+    it(`${variant} classifier trains, predicts, reports`, async () => {
+      const store = tempStore();
+      const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 8, trainPerSensor: 4, sizePx: SIZE_PX });
+      const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ variant, epochs: 4, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 } }) });
+      const losses = trained.history.map((record) => record.loss);
+      assert.ok(losses[losses.length - 1] < losses[0], `losses ${losses.join(', ')}`);
+
+      const result = await evaluateSensorRun({ store, modelPrefix: trained.modelPrefix, manifestKey, reportPrefix: 'reports/test/', seed: 1, skipRobustness: variant === 'deep' });
+      assert.equal(result.evaluation.testImages, 12);
+      assert.equal(result.evaluation.confusion.flat().reduce((sum, count) => sum + count, 0), 12);
+      assert.equal(result.robustness.length, variant === 'deep' ? 0 : 13);
+      assert.ok(result.reportKeys.includes('reports/test/evaluation.json'));
+      assert.ok(result.reportKeys.some((key) => key.endsWith('.png')));
+
+      const classifier = await loadSensorClassifier(store, trained.modelPrefix);
+      const prediction = predictSensor(classifier, sensorImage(1, SIZE_PX, 'query'));
+      assert.ok(SENSORS.includes(prediction.sensor));
+      assert.ok(prediction.confidence > 0 && prediction.confidence <= 1);
+      const total = Object.values(prediction.probabilities).reduce((sum, value) => sum + value, 0);
+      assert.ok(Math.abs(total - 1) < 1e-4);
+    });
+  }
+});
+
+describe('sensor prediction input', function () {
+  this.timeout(60_000);
+  let classifier: Awaited<ReturnType<typeof loadSensorClassifier>>;
+
+  before(async () => {
+    await tf.setBackend('cpu');
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX });
+    const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ epochs: 1 }) });
+    classifier = await loadSensorClassifier(store, trained.modelPrefix);
+  });
+
+  it('accepts gray image of another size', () => {
+    const prediction = predictSensor(classifier, sensorImage(0, 77, 'large'));
+    assert.ok(SENSORS.includes(prediction.sensor));
+  });
+
+  it('accepts encoded PNG bytes', () => {
+    const prediction = predictSensor(classifier, encodePng(sensorImage(2, 40, 'png')));
+    assert.ok(SENSORS.includes(prediction.sensor));
+  });
+
+  it('resizes tensor of another size', () => {
+    const prediction = predictSensor(classifier, tf.fill([50, 50, 1], 0.5) as tf.Tensor3D);
+    assert.ok(SENSORS.includes(prediction.sensor));
+  });
+
+  it('rejects tensor with wrong channels', () => {
+    assert.throws(() => predictSensor(classifier, tf.zeros([32, 32, 3]) as tf.Tensor3D), /3 channels: the sensor classifier expects 1 channel/);
+  });
+
+  it('rejects tensor of wrong rank', () => {
+    assert.throws(() => predictSensor(classifier, tf.zeros([32, 32]) as unknown as tf.Tensor3D), /expected \[height, width, channels\]/);
+  });
+
+  it('rejects truncated gray image', () => {
+    assert.throws(() => predictSensor(classifier, { widthPx: 10, heightPx: 10, pixels: new Uint8Array(50) }), /50 pixels for 10×10/);
+  });
+
+  it('draws feature maps of named layers', () => {
+    const pngs = renderFeatureMaps(classifier, sensorImage(0, SIZE_PX, 'maps'), ['block1_conv1', 'block2_conv2']);
+    assert.deepEqual(Object.keys(pngs), ['block1_conv1', 'block2_conv2']);
+    assert.deepEqual(Array.from(pngs.block1_conv1.subarray(1, 4)), [0x50, 0x4e, 0x47]);
+    assert.throws(() => renderFeatureMaps(classifier, sensorImage(0, SIZE_PX, 'maps'), ['no_such_layer']), /unknown layer\(s\) no_such_layer/);
+  });
+});
