@@ -27,11 +27,13 @@ async function measure(name: string, config: DataConfig, baseDir: string, openSt
   const scratch = mkdtempSync(join(tmpdir(), 'whorl-bench-'));
   try {
     const store = openStore(scratch);
+    // Each measurement writes under its own prefix and deletes it afterwards, so MinIO keeps nothing.
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const result = await prepareDatasets({ store, config, seed: 0, baseDir, workDir: join(scratch, 'work') });
     const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    for (const object of await store.list(config.outputPrefix)) await store.delete(object.key);
     return { name, images: result.manifest.counts.images, quarantined: result.manifest.quarantine.length, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   const storeKind = argument('--store', 'filesystem');
   const runId = Date.now();
   const openStore = (scratch: string): ObjectStore => (storeKind === 's3' ? new S3Store(loadEnvironment().s3) : new FilesystemStore(join(scratch, 'store')));
-  const outputPrefix = storeKind === 's3' ? `bench/datasets/${runId}/prepared/` : 'prepared/';
+  const outputPrefix = `bench/datasets/${runId}/prepared/`;
 
   const sharedConfigPath = resolve(__dirname, 'shared-datasets.yaml');
   const shared = parse(readFileSync(sharedConfigPath, 'utf8')) as { data: Record<string, unknown> };
