@@ -22,6 +22,12 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
+# The multi-host test builds its test hosts with `ip netns` and veth pairs from iproute2.
+if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing iproute2 for the multi-host test"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends iproute2
+fi
+
 echo "setup: installing the local stack (skips what is cached)"
 node scripts/whorl.cjs stack install
 
