@@ -5,7 +5,7 @@
  * from the object store, and memory per code.
  *
  *   npx tsx bench/index/hamming-bench.ts [--sizes 100000,1000000] [--queries 200]
- *       [--python ~/.cache/whorl/venvs/faiss-bench/bin/python] [--no-store]
+ *       [--kinds random,clustered] [--python ~/.cache/whorl/venvs/faiss-bench/bin/python] [--no-store]
  *
  * The faiss side needs a virtual environment with faiss-cpu and numpy; see
  * docs/benchmarks.md for the commands that create it. Every index runs on
@@ -30,6 +30,7 @@ const KS = [1, 10, 100];
 
 interface Arguments {
   sizes: number[];
+  kinds: string[];
   queryCount: number;
   python: string;
   useStore: boolean;
@@ -42,6 +43,7 @@ function parseArguments(argv: string[]): Arguments {
   };
   return {
     sizes: (value('--sizes') ?? '100000,1000000').split(',').map(Number),
+    kinds: (value('--kinds') ?? 'random,clustered').split(','),
     queryCount: Number(value('--queries') ?? 200),
     python: value('--python') ?? join(homedir(), '.cache/whorl/venvs/faiss-bench/bin/python'),
     useStore: !argv.includes('--no-store'),
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   console.error(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${args.queryCount} queries, 64-bit codes`);
 
   for (const size of args.sizes) {
-    for (const kind of ['random', 'clustered']) {
+    for (const kind of args.kinds) {
       const codes =
         kind === 'random'
           ? generateRandomCodes({ count: size, codeLengthBits: BITS, seed: 1 })

@@ -341,8 +341,10 @@ function maxOf(values: ArrayLike<number>): number {
 }
 
 function stripPublished(manifest: PublishedIndex['manifest']): IndexManifest {
-  const { version: _version, objects: _objects, ...rest } = manifest;
-  return rest;
+  const rest: Partial<PublishedIndex['manifest']> = { ...manifest };
+  delete rest.version;
+  delete rest.objects;
+  return rest as IndexManifest;
 }
 
 /**

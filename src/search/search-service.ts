@@ -126,8 +126,9 @@ export async function createSearchService(options: SearchServiceOptions): Promis
   app.get('/index', async (_request, reply) => {
     const published = searcher.published;
     if (published === undefined) return reply.status(503).send({ error: 'no index version loaded yet', lastRefresh });
-    const { objects: _objects, ...manifest } = published.manifest;
-    return { ...manifest, shardCount: manifest.shards.length, lastRefresh };
+    const manifest: Partial<typeof published.manifest> = { ...published.manifest };
+    delete manifest.objects;
+    return { ...manifest, shardCount: published.manifest.shards.length, lastRefresh };
   });
 
   app.post<{ Body: SearchBody | Buffer; Querystring: { k?: string } }>(
