@@ -38,7 +38,7 @@ export interface TensorBackendInfo {
   threads: number;
   /** libtensorflow version for the native backends, else the tfjs package version. */
   version: string;
-  /** True when the native GPU package sees a GPU device. */
+  /** True when the native GPU package found a GPU device. */
   gpuDevice: boolean;
   /** Backends tried before this one, with the reason each was skipped. */
   skipped: { name: TensorBackendName; reason: string }[];
@@ -195,11 +195,11 @@ async function initializeOne(name: TensorBackendName, threads: number, logger: L
  * WHORL_TENSOR_THREADS override the options.
  *
  * tfjs keeps one backend per process, so call this once at process start,
- * before building models. It also installs gradients and kernels that
- * training needs on every backend: the Conv2D gradient with dilation, a
- * GatherV2 gradient that accepts computed indices, the wasm kernels tfjs lacks,
- * replacements for incorrect wasm and cpu gradient kernels, and a faster Step
- * kernel on the native backend.
+ * before building models. It also installs the gradients and kernels that
+ * training needs: a Conv2D gradient with dilation and a GatherV2 gradient that
+ * accepts computed indices (both for every backend), the kernels the wasm
+ * backend lacks, replacements for incorrect wasm and cpu gradient kernels,
+ * and a faster Step kernel on the native backend.
  *
  * Raises UserInputError when the request is invalid or the requested backend
  * cannot start.

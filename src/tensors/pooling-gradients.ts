@@ -44,8 +44,9 @@ function windowBounds(info: tf.backend_util.Conv2DInfo, oh: number, ow: number):
 }
 
 /**
- * Gradient of max pooling: each output gradient goes to the first maximum of
- * its window in row-major order, as in the cpu backend; padding never wins.
+ * Computes the gradient of max pooling. Each output gradient goes to the
+ * first maximum of its window in row-major order, as in the cpu backend, and
+ * padding cells never count as a maximum.
  */
 export function maxPoolBackprop(input: Float32Array, outputGradient: Float32Array, info: tf.backend_util.Conv2DInfo): Float32Array {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
@@ -75,9 +76,9 @@ export function maxPoolBackprop(input: Float32Array, outputGradient: Float32Arra
 }
 
 /**
- * Gradient of average pooling. The forward pass averages over the window's
- * cells inside the input only (padding is not counted), so each output
- * gradient is shared equally among those cells.
+ * Computes the gradient of average pooling. The forward pass averages over
+ * the window's cells inside the input only (padding is not counted), so each
+ * output gradient is shared equally among those cells.
  */
 export function avgPoolBackprop(outputGradient: Float32Array, info: tf.backend_util.Conv2DInfo): Float32Array {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;

@@ -64,9 +64,9 @@ const conv2dBackpropInputKernel: tf.KernelConfig = {
 
 /**
  * UnsortedSegmentSum for wasm, which the gather gradient needs (bilinear
- * sampling gathers pixels). It adds rows in JavaScript directly on the wasm
- * heap, like the cpu backend's version, and drops ids outside
- * [0, numSegments) as TensorFlow does.
+ * sampling gathers pixels). It sums rows in JavaScript into the output on the
+ * wasm heap, like the cpu backend's version. Negative ids are dropped, as
+ * TensorFlow does, and so are ids ≥ numSegments, as the cpu backend does.
  */
 const unsortedSegmentSumKernel: tf.KernelConfig = {
   kernelName: tf.UnsortedSegmentSum,
