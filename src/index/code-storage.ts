@@ -6,6 +6,7 @@ const WASM_PAGE_BYTES = 65536;
 /** Bytes reserved at the start of memory for the histogram (257 u32 bins) and one query. */
 const HISTOGRAM_OFFSET = 0;
 const QUERY_OFFSET = 2048;
+const THRESHOLD_OFFSET = 2048 + 64;
 const CODES_OFFSET = 4096;
 const MAX_DISTANCE_BINS = 257;
 
@@ -34,6 +35,10 @@ interface KernelExports {
   memory: WasmMemory;
   scan(query: number, codes: number, count: number, words: number, out: number, histogram: number): void;
   collect(distances: number, count: number, threshold: number, out: number): number;
+  topk(
+    query: number, codes: number, count: number, words: number, k: number,
+    threshold: number, counts: number, outRows: number, outDistances: number, thresholdOut: number,
+  ): number;
 }
 
 /**
@@ -167,6 +172,27 @@ export class CodeStorage {
       }
     }
     return { distances, histogram };
+  }
+
+  /**
+   * Scans every row once for the k nearest, removed rows included. Returns
+   * candidate rows with their distances and a threshold: the k nearest rows
+   * are the candidates with distance <= threshold. Views are valid until the
+   * next scan or append.
+   */
+  scanTopK(query: Uint8Array, k: number): { rows: Uint32Array; distances: Uint16Array; threshold: number } {
+    const memory = this.kernel.memory.buffer;
+    new Uint32Array(memory, HISTOGRAM_OFFSET, MAX_DISTANCE_BINS).fill(0);
+    new Uint8Array(memory, QUERY_OFFSET, this.rowBytes).set(query);
+    const written = this.kernel.topk(
+      QUERY_OFFSET, CODES_OFFSET, this.rowCount, Math.floor(this.rowBytes / 8), k,
+      this.codeLengthBits, HISTOGRAM_OFFSET, this.rowsOffset(), this.distancesOffset(), THRESHOLD_OFFSET,
+    );
+    return {
+      rows: new Uint32Array(memory, this.rowsOffset(), written),
+      distances: new Uint16Array(memory, this.distancesOffset(), written),
+      threshold: new Uint32Array(memory, THRESHOLD_OFFSET, 1)[0],
+    };
   }
 
   /** Returns the distances of the last scan, one u16 per row. */

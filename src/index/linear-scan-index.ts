@@ -84,6 +84,7 @@ export class LinearScanIndex implements BinaryIndex {
   }
 
   private searchOne(query: Uint8Array, k: number): { distances: number[]; ids: number[] } {
+    if (this.storage.removedCount === 0) return this.searchOneWithoutRemovals(query, k);
     const { histogram } = this.storage.scan(query);
 
     let threshold = 0;
@@ -97,6 +98,27 @@ export class LinearScanIndex implements BinaryIndex {
     matches.distances.length = Math.min(k, matches.distances.length);
     matches.ids.length = matches.distances.length;
     return matches;
+  }
+
+  /**
+   * Finds the k nearest in one pass of the kernel, which lowers its threshold
+   * as nearer codes arrive. It counts every row, so it is used only while no
+   * row is removed.
+   */
+  private searchOneWithoutRemovals(query: Uint8Array, k: number): { distances: number[]; ids: number[] } {
+    const { rows, distances: rowDistances, threshold } = this.storage.scanTopK(query, Math.min(k, this.storage.rowCount));
+    const storageIds = this.storage.ids;
+    const distances: number[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      if (rowDistances[i] > threshold) continue;
+      distances.push(rowDistances[i]);
+      ids.push(storageIds[rows[i]]);
+    }
+    sortMatches(distances, ids);
+    distances.length = Math.min(k, distances.length);
+    ids.length = distances.length;
+    return { distances, ids };
   }
 
   /** Returns the live codes of the last scan with distance <= threshold, sorted by distance, then id. */
