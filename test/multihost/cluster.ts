@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadStackVersions, REPOSITORY_ROOT } from '../../src/stack/versions';
@@ -206,6 +206,61 @@ export class MultihostCluster {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new DriverProcess(child);
+  }
+
+  /** Runs a command to completion on a host with the client settings and returns its exit code and output. */
+  async runOnHost(hostName: string, argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawnOnHost(this.host(hostName), argv, { env: { ...this.clientEnvironment(hostName), WHORL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    try {
+      const code = await waitForExit(child, timeoutMs);
+      return { code, stdout, stderr };
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw new Error(`${argv.join(' ')} on ${hostName}: ${(error as Error).message}; stderr:\n${stderr.slice(-2000)}`);
+    }
+  }
+
+  /** Sends an HTTP request from a host with test/multihost/http-client.cjs and returns its status and parsed body. */
+  async httpFromHost(hostName: string, url: string, options: { json?: unknown; waitOkSeconds?: number } = {}): Promise<{ status: number; body: unknown }> {
+    const argv = [process.execPath, join(__dirname, 'http-client.cjs'), url];
+    if (options.waitOkSeconds !== undefined) argv.push('--wait-ok', String(options.waitOkSeconds));
+    if (options.json !== undefined) argv.push('--json', JSON.stringify(options.json));
+    const { code, stdout, stderr } = await this.runOnHost(hostName, argv, ((options.waitOkSeconds ?? 0) + 30) * 1000);
+    if (code !== 0) throw new Error(`HTTP client on ${hostName} exited with code ${code}: ${stderr.slice(-2000)}`);
+    return JSON.parse(stdout) as { status: number; body: unknown };
+  }
+
+  /** Starts `whorl index serve` for `indexName` on a host, listening on the host's address; returns its base URL. */
+  startSearchService(hostName: string, indexName: string, port: number): string {
+    const host = this.host(hostName);
+    const logPath = join(this.scratchDir, `search-${hostName}.log`);
+    const logFd = openSync(logPath, 'a');
+    try {
+      spawnOnHost(host, [process.execPath, 'scripts/whorl.cjs', 'index', 'serve', '--name', indexName, '--host', host.address, '--port', String(port), '--workers', '0', '--refresh-ms', '2000'], {
+        env: this.clientEnvironment(hostName),
+        stdio: ['ignore', logFd, logFd],
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    return `http://${host.address}:${port}`;
+  }
+
+  /** Returns the log files under the scratch folder that contain the local MinIO secret key. */
+  async logsContainingSecret(): Promise<string[]> {
+    if (this.credentials === undefined) throw new Error('start the services before checking logs');
+    const secret = this.credentials.secretAccessKey;
+    const found: string[] = [];
+    for (const entry of await readdir(this.scratchDir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.log')) continue;
+      const path = join(entry.parentPath, entry.name);
+      if ((await readFile(path, 'utf8')).includes(secret)) found.push(path);
+    }
+    return found;
   }
 
   /** Returns the last lines of every worker log, for failure messages. */

@@ -14,8 +14,8 @@ import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, remov
  *   services 10.231.42.1   Temporal, MinIO, MLflow (`whorl stack up` with WHORL_STACK_HOST)
  *   gpu-a    10.231.42.2   GPU-class worker
  *   gpu-b    10.231.42.3   GPU-class worker
- *   cpu-a    10.231.42.4   CPU-class worker
- *   client   10.231.42.5   workload driver
+ *   cpu-a    10.231.42.4   CPU-class worker and the search service
+ *   client   10.231.42.5   workload driver, index build and queries
  *
  * The workloads are names from src/multihost/workloads.ts. To run another
  * workflow across the hosts, add it there and name it here. A handover
@@ -23,6 +23,10 @@ import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, remov
  */
 const ACROSS_HOSTS_WORKLOAD = 'doctor';
 const HANDOVER_WORKLOAD = 'gpu-handover';
+
+/** The search service runs beside the CPU worker and answers queries from the client host. */
+const SEARCH_HOST = 'cpu-a';
+const SEARCH_INDEX = 'multihost-gallery';
 
 const SUBNET_PREFIX = '10.231.42';
 const GPU_HOSTS = ['gpu-a', 'gpu-b'];
@@ -91,6 +95,36 @@ describe('multi-host cluster', function () {
     const queues = new Set(activities.map((activity) => activity.taskQueue));
     assert.ok(queues.has(QUEUES.gpu), `no activity ran on the GPU queue:\n  ${overview}`);
     assert.ok(queues.has(QUEUES.cpu), `no activity ran on the CPU queue:\n  ${overview}`);
+  });
+
+  it('serves queries to another host', async function () {
+    const started = Date.now();
+    const build = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'index', 'build', '--name', SEARCH_INDEX, '--random', '2000', '--code-length', '64', '--shards', '2'], 180_000);
+    assert.equal(build.code, 0, `whorl index build failed:\n${build.stderr}`);
+
+    const baseUrl = cluster!.startSearchService(SEARCH_HOST, SEARCH_INDEX, 8470);
+    const health = await cluster!.httpFromHost('client', `${baseUrl}/healthz`, { waitOkSeconds: 120 });
+    assert.equal(health.status, 200, `GET /healthz on ${SEARCH_HOST}: ${JSON.stringify(health.body)}`);
+
+    const query = '0123456789abcdef';
+    const response = await cluster!.httpFromHost('client', `${baseUrl}/search`, { json: { code: query, k: 5 } });
+    assert.equal(response.status, 200, `POST /search: ${JSON.stringify(response.body)}`);
+    const served = response.body as { indexVersion: number; results: Array<{ matches: Array<{ id: number; distance: number }> }> };
+    assert.equal(served.results.length, 1);
+    assert.equal(served.results[0].matches.length, 5);
+
+    // The exact baseline: the same query from the client host, read straight from object storage.
+    const exact = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'search', '--name', SEARCH_INDEX, '--code', query, '--k', '5', '--json'], 120_000);
+    assert.equal(exact.code, 0, `whorl search failed:\n${exact.stderr}`);
+    const expected = JSON.parse(exact.stdout) as { indexVersion: number; matches: Array<{ id: number; distance: number }> };
+    assert.equal(served.indexVersion, expected.indexVersion);
+    assert.deepEqual(served.results[0].matches.map((match) => [match.id, match.distance]), expected.matches.map((match) => [match.id, match.distance]));
+    console.log(`    built, served and queried index ${SEARCH_INDEX} across hosts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it('keeps the S3 secret out of logs', async function () {
+    const leaks = await cluster!.logsContainingSecret();
+    assert.deepEqual(leaks, [], `the MinIO secret key appears in ${leaks.join(', ')}`);
   });
 
   it('hands a GPU activity over when its worker dies', async function () {
