@@ -54,15 +54,17 @@ export function compareCommand(): Command {
         }
       }
 
-      const chart = await renderChart(
-        groupedBarChart({
-          title: 'Sensor classification: shallow vs deep',
-          rows: chartRows,
-          category: { field: 'quantity', title: 'test condition' },
-          group: { field: 'network', title: 'network', order: ['shallow', 'deep'] },
-          value: { field: 'ccr', title: 'correct classification rate', percent: true },
-        }),
-      );
+      const spec = groupedBarChart({
+        title: 'Sensor classification: shallow vs deep',
+        rows: chartRows,
+        category: { field: 'quantity', title: 'test condition' },
+        group: { field: 'network', title: 'network', order: ['shallow', 'deep'] },
+        value: { field: 'ccr', title: 'correct classification rate', percent: true },
+      });
+      // Keep the table's order (aggregate, rotations, occlusions, noise) instead of Vega-Lite's alphabetical one.
+      const encoding = (spec as { encoding?: { x?: { sort?: null } } }).encoding;
+      if (encoding?.x !== undefined) encoding.x.sort = null;
+      const chart = await renderChart(spec);
       await writeFile(options.out, chart.png);
       console.log(`\nwrote ${options.out}`);
     });

@@ -56,6 +56,22 @@ export function findSensorRunPairs(runs: Run[]): SensorRunPair[] {
     .map(({ pairKey, dataVariant, shallow, deep }) => ({ pairKey, dataVariant, shallow, deep }));
 }
 
+const ROBUSTNESS_KEY = /^robustness\.(rotation|occlusion|noise)_(\d+(?:\.\d+)?)$/;
+const PERTURBATION_ORDER = ['rotation', 'occlusion', 'noise'];
+
+/** Sort key of a robustness metric: perturbation kind first, then its level. */
+function robustnessOrder(key: string): number {
+  const match = ROBUSTNESS_KEY.exec(key);
+  return match === null ? Number.MAX_SAFE_INTEGER : PERTURBATION_ORDER.indexOf(match[1]) * 1000 + Number(match[2]);
+}
+
+/** Turns a metric key such as `robustness.rotation_15` back into `rotation 15°`. */
+function robustnessLabel(key: string): string {
+  const match = ROBUSTNESS_KEY.exec(key);
+  if (match === null) return key;
+  return `${match[1]} ${match[2]}${match[1] === 'rotation' ? '°' : '%'}`;
+}
+
 function seconds(value: number | undefined): string {
   return value === undefined ? '–' : `${(value / 1000).toFixed(1)} s`;
 }
@@ -73,7 +89,8 @@ export function comparisonRows(pair: SensorRunPair): ComparisonRow[] {
   metricRow('CCR (aggregate)', 'ccr');
   const metricKeys = [...new Set([...Object.keys(shallow.metrics), ...Object.keys(deep.metrics)])].sort();
   for (const key of metricKeys.filter((name) => name.startsWith('ccr.'))) metricRow(`CCR ${key.slice('ccr.'.length)}`, key);
-  for (const key of metricKeys.filter((name) => name.startsWith('robustness.'))) metricRow(`robustness ${key.slice('robustness.'.length)}`, key);
+  const robustnessKeys = metricKeys.filter((name) => name.startsWith('robustness.')).sort((a, b) => robustnessOrder(a) - robustnessOrder(b) || a.localeCompare(b));
+  for (const key of robustnessKeys) metricRow(robustnessLabel(key), key);
 
   const parameterCount = (run: Run): string => {
     const value = Number(run.params.parameter_count);

@@ -13,7 +13,7 @@ function fakeRun(options: { id: string; variant: string; pair?: string; dataVari
       ...(options.pair !== undefined ? { 'whorl.pair': options.pair } : {}),
       ...(options.dataVariant !== undefined ? { 'whorl.data_variant': options.dataVariant } : {}),
     },
-    metrics: { ccr: options.ccr ?? 0.9, 'ccr.sensor-a': 1, 'robustness.rotation_15': 0.5, training_time_ms: 12_300 },
+    metrics: { ccr: options.ccr ?? 0.9, 'ccr.sensor-a': 1, 'robustness.rotation_15': 0.5, 'robustness.rotation_2': 0.8, 'robustness.noise_0.01': 0.7, training_time_ms: 12_300 },
   };
 }
 
@@ -55,10 +55,14 @@ describe('sensor run comparison', () => {
     assert.equal(byQuantity['CCR (aggregate)'].shallow, '99.50%');
     assert.equal(byQuantity['CCR (aggregate)'].deep, '90.00%');
     assert.equal(byQuantity['CCR sensor-a'].shallow, '100.00%');
-    assert.equal(byQuantity['robustness rotation_15'].deepValue, 0.5);
+    assert.equal(byQuantity['rotation 15°'].deepValue, 0.5);
     assert.equal(byQuantity.parameters.shallow, '1,234');
     assert.equal(byQuantity['training time'].deep, '12.3 s');
     assert.equal(byQuantity['tensor backend'].shallow, 'tensorflow');
+    assert.deepEqual(
+      rows.filter((row) => /^(rotation|noise)/.test(row.quantity)).map((row) => row.quantity),
+      ['rotation 2°', 'rotation 15°', 'noise 0.01%'],
+    );
     assert.match(comparisonTable(rows), /^quantity +shallow \(VGG-19 variant\) +deep \(ResNet50 variant\)$/m);
   });
 
