@@ -1,6 +1,6 @@
 
-/** Tables whose substrings have at most this many bits also get a direct-address array of offsets. */
-const DIRECT_TABLE_MAX_BITS = 20;
+/** Tables whose substrings have at most this many bits also get a direct-address array of offsets (at most 16 MiB). */
+const DIRECT_TABLE_MAX_BITS = 22;
 
 /**
  * One multi-index hashing table: the rows of every code grouped by the value
