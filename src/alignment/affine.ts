@@ -4,9 +4,9 @@ import type { Random } from '../imaging/random';
  * A 2-D affine transform as the six numbers [a, b, tx, c, d, ty] of the
  * 2×3 matrix that maps a point (x, y) of the target image to the point
  *   (a·x + b·y + tx, c·x + d·y + ty)
- * of the source image, both in normalized coordinates: x runs from -1 at
- * the centre of the left column to +1 at the centre of the right column,
- * and y from -1 at the top row to +1 at the bottom row. Warping the source
+ * of the source image. Both are in normalized coordinates, where x runs from
+ * -1 at the centre of the left column to +1 at the centre of the right
+ * column, and y from -1 at the top row to +1 at the bottom row. Warping the source
  * with this transform samples it at the mapped points, so it produces an
  * image in the target's frame (the convention of CNNGeometric and of
  * PyTorch's affine_grid with align_corners=True).

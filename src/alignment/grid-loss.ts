@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { regularGridPoints } from './affine';
 
 /**
- * The training loss of CNNGeometric: the mean, over a pointsPerSide² grid
- * spanning [-1, 1]² and over the batch, of the squared Euclidean distance
- * between each point moved by the predicted and by the true transform.
+ * Computes the training loss of CNNGeometric. It is the mean, over a
+ * pointsPerSide² grid spanning [-1, 1]² and over the batch, of the squared
+ * Euclidean distance between each point moved by the predicted and by the
+ * true transform.
  * Both tensors are [batch, 6] AffineParameters. It has the (yTrue, yPred)
  * signature of a tfjs loss function.
  */

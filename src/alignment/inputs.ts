@@ -14,7 +14,7 @@ export function centerOnCanvas(image: GrayImage, canvasSidePx: number): GrayImag
   return canvas;
 }
 
-/** Side of the smallest square canvas that holds every image unscaled. */
+/** Side of the smallest square canvas that contains every image unscaled. */
 export function commonCanvasSidePx(images: GrayImage[]): number {
   if (images.length === 0) throw new RangeError('expected at least one image to size a canvas');
   return Math.max(...images.map((image) => Math.max(image.widthPx, image.heightPx)));
@@ -25,7 +25,7 @@ export function commonCanvasSidePx(images: GrayImage[]): number {
  * white canvas, stretch its intensities (1st to 99th percentile) and resize
  * the canvas to sizePx × sizePx. Images that share a canvas side keep the
  * same pixels per unit of length, so a pair of different sizes is scaled
- * consistently and the network sees the true relative scale.
+ * consistently and the network gets the true relative scale.
  */
 export function prepareAlignmentImage(image: GrayImage, options: { sizePx: number; canvasSidePx?: number }): GrayImage {
   const canvasSidePx = options.canvasSidePx ?? Math.max(image.widthPx, image.heightPx);
@@ -35,7 +35,7 @@ export function prepareAlignmentImage(image: GrayImage, options: { sizePx: numbe
 
 /**
  * Stacks square gray images of one size into a [count, side, side, 1]
- * tensor of ink values, 1 - gray / 255, so that white background is 0 and
+ * tensor of ink values, 1 - gray / 255. White background becomes 0, which
  * matches the zero padding of convolutions and the fill of the warp.
  */
 export function inkTensor(images: GrayImage[]): tf.Tensor4D {

@@ -177,7 +177,14 @@ export async function trainAlignmentStage(request: AlignmentStageRequest, deps: 
     });
 
     const synthetic = evaluateSyntheticPairs(trainer.model, evaluationPairs);
-    const { scores: _scores, ...realPairs } = evaluateImpressionPairs(trainer.model, impressionPairs(evaluationPrepared, request.maxImpressionPairs ?? 200));
+    const realEvaluation = evaluateImpressionPairs(trainer.model, impressionPairs(evaluationPrepared, request.maxImpressionPairs ?? 200));
+    const realPairs: AlignmentStageResult['realPairs'] = {
+      pairs: realEvaluation.pairs,
+      meanCorrelationBefore: realEvaluation.meanCorrelationBefore,
+      meanCorrelationAfter: realEvaluation.meanCorrelationAfter,
+      improvedFraction: realEvaluation.improvedFraction,
+      degenerateCount: realEvaluation.degenerateCount,
+    };
 
     const references: AlignmentReferences = { global: chooseReferenceImage(trainImages, { seed: request.seed }).image, bySensor: {} };
     if (request.referenceMode === 'per-sensor') {

@@ -38,10 +38,10 @@ export class FeatureL2Normalization extends tf.layers.Layer {
 }
 
 /**
- * The correlation layer of CNNGeometric: for feature maps A and B of shape
- * [batch, h, w, c], output [batch, h, w, h·w] holds at (i, j, k) the scalar
- * product of B's feature at (i, j) with A's feature at position k, where
- * k = row·w + column runs over A's positions row by row.
+ * The correlation layer of CNNGeometric. For feature maps A and B of shape
+ * [batch, h, w, c], the output [batch, h, w, h·w] contains at (i, j, k) the
+ * scalar product of B's feature at (i, j) with A's feature at position k,
+ * where k = row·w + column runs over A's positions row by row.
  */
 export class FeatureCorrelation extends tf.layers.Layer {
   static readonly className = 'WhorlFeatureCorrelation';

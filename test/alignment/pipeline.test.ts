@@ -17,6 +17,7 @@ import {
   prepareAlignmentImage,
   renderAlignmentOverlay,
   saveAlignmentModel,
+  selectReference,
   type AffineParameters,
 } from '../../src/alignment';
 import { createGrayImage, createRandom, type GrayImage } from '../../src/imaging';
@@ -170,6 +171,14 @@ describe('alignment pipeline', function () {
     const chosen = chooseReferenceImage([outlier, ...typical], { seed: 1, sizePx: 32 });
 
     assert.notEqual(chosen.index, 0);
+  });
+
+  it('sensor reference falls back to global', function () {
+    const references = { global: stripes(8, 8, 'global'), bySensor: { optical: stripes(8, 8, 'optical') } };
+
+    assert.equal(selectReference(references, 'optical'), references.bySensor.optical);
+    assert.equal(selectReference(references, 'capacitive'), references.global);
+    assert.equal(selectReference(references), references.global);
   });
 
   it('saved model and references load back', async function () {
