@@ -4,6 +4,7 @@ import { createHandoverProbeActivities } from './handover-probe';
 import { createDatasetActivities } from './datasets';
 import { createPipelineRunActivities } from './pipeline-run';
 import { createRetrievalActivities } from './retrieval';
+import { createRunReportActivities } from './run-report';
 
 export type { ActivityDependencies } from './dependencies';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createDatasetActivities(deps),
     ...createPipelineRunActivities(deps),
     ...createRetrievalActivities(deps),
+    ...createRunReportActivities(deps),
   };
 }
 

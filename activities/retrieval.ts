@@ -14,7 +14,7 @@ import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
 
 /** Bumped whenever a stage below changes what it writes, so cached outputs are not reused. */
-const CODE_VERSIONS = { hashing: 1, encode: 1, index: 1, evaluate: 1 } as const;
+const CODE_VERSIONS = { hashing: 2, encode: 1, index: 1, evaluate: 1 } as const;
 
 export interface TrainedHasher {
   kind: HasherKind;
@@ -23,13 +23,22 @@ export interface TrainedHasher {
   key: string;
   trainingRows: number;
   durationMs: number;
-  finalLoss: number | null;
+  /** Objective per epoch or iteration; empty for hashers without iterations. */
+  lossHistory: number[];
 }
 
 export interface HashingStageOutput {
   /** Stage key of the training run, recorded in codes and indexes as the model version. */
   modelVersion: string;
   hashers: TrainedHasher[];
+}
+
+export interface HasherEvaluation {
+  kind: string;
+  codeLengthBits: number;
+  report: RetrievalReport;
+  /** Largest distance of any bit's share of ones from 0.5 over the evaluation gallery. */
+  bitBalanceMaxDeviation: number;
 }
 
 export interface StageOutcome<T> {
@@ -85,7 +94,7 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
             const report = await hasher.train(features, { labels, logger });
             const key = prefix + codeFileName(kind, codeLengthBits);
             await store.put(key, serializeHasher(hasher), { contentType: 'application/json' });
-            hashers.push({ kind, codeLengthBits, key, trainingRows: report.trainingRowCount, durationMs: report.durationMs, finalLoss: report.lossHistory.at(-1) ?? null });
+            hashers.push({ kind, codeLengthBits, key, trainingRows: report.trainingRowCount, durationMs: report.durationMs, lossHistory: report.lossHistory });
             logger.info({ kind, codeLengthBits, rows: report.trainingRowCount, durationMs: report.durationMs }, 'hasher trained');
 
             if (input.tracking !== undefined) {
@@ -211,7 +220,7 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
       hashing: HashingStageOutput;
       featureSizePx: number;
       tracking?: TrackingContext;
-    }): Promise<StageOutcome<Array<{ kind: string; codeLengthBits: number; report: RetrievalReport; bitBalanceMaxDeviation: number }>>> {
+    }): Promise<StageOutcome<HasherEvaluation[]>> {
       return failFastOnUserInput(async () => {
         const keyInput = {
           stage: 'evaluate',
@@ -229,7 +238,7 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
           const galleryFeatures = pixelFeatures(gallery, input.featureSizePx);
           const probeFeatures = pixelFeatures(probes, input.featureSizePx);
 
-          const rows = [];
+          const rows: HasherEvaluation[] = [];
           for (const [index, trained] of input.hashing.hashers.entries()) {
             Context.current().heartbeat({ done: index, total: input.hashing.hashers.length });
             const hasher = deserializeHasher(await store.get(trained.key));

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { PipelineRunActivities } from '../activities/pipeline-run';
 import type { RetrievalActivities, TrackingContext } from '../activities/retrieval';
+import type { RunReportActivities, RunReportInput } from '../activities/run-report';
 import type { RunConfig } from '../src/config/run-config';
 import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
 import { prepareDatasetsWorkflow } from './prepare-datasets';
@@ -14,6 +15,8 @@ export interface PipelineInput {
   config: PipelineConfig;
   /** Folder on the workers that relative data roots resolve against: the config file's folder. */
   baseDir: string;
+  /** Path the config was read from, recorded in the report. */
+  configSource: string;
 }
 
 export interface PipelineSummary {
@@ -23,6 +26,8 @@ export interface PipelineSummary {
   retrieval: Array<{ kind: string; codeLengthBits: number; mAP: number; rank1: number; hitRateAt10Percent: number }>;
   index: { name: string; version: number; codes: number };
   mlflowRunId: string;
+  /** Where the HTML run report was written. */
+  reportLocation: string;
 }
 
 export const progressQuery = defineQuery<PipelineProgress>('progress');
@@ -33,6 +38,7 @@ const STAGES = [
   { stage: 'encode', queue: 'gpu' },
   { stage: 'index', queue: 'cpu' },
   { stage: 'evaluate', queue: 'cpu' },
+  { stage: 'report', queue: 'cpu' },
 ] as const;
 
 /** Retries for stages that may hit a restarting service; bad input fails at once. */
@@ -52,6 +58,11 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
   const cpu = proxyActivities<RetrievalActivities & PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
   const gpu = proxyActivities<RetrievalActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '6 hours', heartbeatTimeout: '10 minutes', retry });
   const bookkeeping = proxyActivities<PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '1 minute', retry });
+  const reporting = proxyActivities<RunReportActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '10 minutes', retry });
+  const startedAtMs = Date.now();
+
+  // What the report shows; each stage fills in its part as it finishes.
+  const reportInput: RunReportInput = { runKey: input.runKey, status: 'running', startedAtMs, config, configSource: input.configSource, progress: tracker.snapshot() };
 
   const tracking: TrackingContext = await bookkeeping.startPipelineRun({ runKey: input.runKey, workflowId: workflowInfo().workflowId, config });
   try {
@@ -63,8 +74,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       const reused = output.sources.every((source) => source.reused);
       return { ...output, cached: reused, detail: `${output.images} images, ${output.quarantined} quarantined` };
     });
+    reportInput.preparedManifestKey = prepared.manifestKey;
 
     const hashing = await tracker.run('hashing', () => gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, tracking }));
+    reportInput.hashing = hashing.output;
     const indexed = hashing.output.hashers.find((hasher) => hasher.kind === config.hashing.indexed.kind && hasher.codeLengthBits === config.hashing.indexed.codeLengthBits);
     if (indexed === undefined) {
       throw ApplicationFailure.nonRetryable(`the indexed hasher ${config.hashing.indexed.kind}-${config.hashing.indexed.codeLengthBits} was not trained`, 'UserInputError');
@@ -80,14 +93,19 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       const codes = results.reduce((sum, result) => sum + result.output.codes, 0);
       return { keys: results.map((result) => result.output.codeShardKey), cached: results.every((result) => result.cached), detail: `${codes} codes in ${results.length} shards` };
     });
+    reportInput.codeShardKeys = codeShards.keys;
 
     const index = await tracker.run('index', () =>
       cpu.buildGalleryIndex({ codeShardKeys: codeShards.keys, index: config.index, codeLengthBits: indexed.codeLengthBits, modelVersion: hashing.output.modelVersion }),
     );
+    reportInput.index = { ...index.output, config: config.index, codeLengthBits: indexed.codeLengthBits };
 
     const evaluation = await tracker.run('evaluate', () =>
       cpu.evaluateHashers({ preparedManifestKey: prepared.manifestKey, hashing: hashing.output, featureSizePx: config.hashing.featureSizePx, tracking }),
     );
+    reportInput.evaluation = evaluation.output;
+
+    const report = await tracker.run('report', () => reporting.writeRunReport({ ...reportInput, status: 'succeeded', progress: tracker.snapshot() }).then((written) => ({ ...written, detail: written.location })));
 
     const retrieval = evaluation.output.map((row) => ({
       kind: row.kind,
@@ -106,13 +124,21 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       retrieval,
       index: { name: index.output.indexName, version: index.output.version, codes: index.output.codes },
       mlflowRunId: tracking.parentRunId,
+      reportLocation: report.location,
     };
   } catch (error) {
     const reason = error instanceof ActivityFailure && error.cause !== undefined ? error.cause.message : error instanceof Error ? error.message : String(error);
     tracker.skipRemaining(`not run because an earlier stage failed: ${reason}`);
-    const status = isCancellation(error) ? 'KILLED' : 'FAILED';
-    // The run's MLflow record is closed even when the workflow was cancelled.
-    await CancellationScope.nonCancellable(() => bookkeeping.finishPipelineRun({ tracking, status, summary: {} }));
+    const cancelled = isCancellation(error);
+    // The report and the MLflow record are written even when the workflow was cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await reporting.writeRunReport({ ...reportInput, status: cancelled ? 'cancelled' : 'failed', progress: tracker.snapshot() });
+      } catch {
+        // A report that cannot be written must not hide the stage failure being raised.
+      }
+      await bookkeeping.finishPipelineRun({ tracking, status: cancelled ? 'KILLED' : 'FAILED', summary: {} });
+    });
     throw error;
   }
 }

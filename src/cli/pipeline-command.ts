@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { loadEnvironment, type Environment } from '../config/environment';
 import { UserInputError } from '../config/errors';
 import { loadRunConfig, type RunConfig } from '../config/run-config';
@@ -102,6 +102,18 @@ function printSummary(summary: PipelineSummary, environment: Environment, workfl
   }
   console.log(`Temporal: http://127.0.0.1:${uiPort}/namespaces/${environment.temporal.namespace}/workflows/${workflowId}`);
   console.log(`MLflow:   ${environment.mlflow.uri}/#/experiments/runs/${summary.mlflowRunId}`);
+  console.log(`report:   ${summary.reportLocation} (open it with "whorl report ${summary.runKey} --out report.html")`);
+}
+
+/** Joins the messages of a Temporal failure and its causes, such as "Activity task failed: disk full". */
+function failureChain(error: unknown): string {
+  const messages: string[] = [];
+  let current: unknown = error instanceof WorkflowFailedError ? error.cause : error;
+  while (current instanceof Error && messages.length < 5) {
+    messages.push(current.message);
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return messages.join(': ') || String(error);
 }
 
 export interface RunPipelineOptions {
@@ -134,13 +146,19 @@ export async function runPipeline(options: RunPipelineOptions): Promise<{ summar
     const handle = await client.workflow.start('trainingPipeline', {
       taskQueue: config.queues.cpu,
       workflowId,
-      args: [{ runKey, config, baseDir: resolve(dirname(options.configPath)) }],
+      args: [{ runKey, config, baseDir: resolve(dirname(options.configPath)), configSource: options.configPath }],
     });
     console.log(`started ${workflowId}`);
     const result = handle.result() as Promise<PipelineSummary>;
     await followProgress(handle, result);
-    const summary = await result;
-    await client.connection.close();
+    let summary: PipelineSummary;
+    try {
+      summary = await result;
+    } catch (error) {
+      throw new Error(`pipeline ${workflowId} failed: ${failureChain(error)}; see "whorl pipeline status ${workflowId}" and the worker logs in ${logDir}`);
+    } finally {
+      await client.connection.close();
+    }
     return { summary, workflowId, elapsedMs: Date.now() - started };
   } finally {
     await Promise.all(workers.map((worker) => stopWorkerProcess(worker)));

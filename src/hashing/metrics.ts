@@ -270,7 +270,9 @@ export function bitStatistics(codes: PackedCodes): BitStatistics {
       const pi = onesFraction[i];
       const pj = onesFraction[j];
       const denominator = Math.sqrt(pi * (1 - pi) * pj * (1 - pj));
-      const value = denominator === 0 ? 0 : (jointOnes[i * bits + j] / n - pi * pj) / denominator;
+      const raw = denominator === 0 ? 0 : (jointOnes[i * bits + j] / n - pi * pj) / denominator;
+      // Rounding can push a correlation just past ±1 (on the diagonal, say), so clamp it to its range.
+      const value = Math.max(-1, Math.min(1, raw));
       correlation[i * bits + j] = value;
       if (i !== j) {
         absoluteSum += Math.abs(value);
