@@ -143,7 +143,7 @@ export function codeShardFromTable(table: arrow.Table): CodeShard {
   const versions = readColumn(table, 'model_version').map(String);
   const modelVersion = versions[0] ?? '';
   if (versions.some((version) => version !== modelVersion)) {
-    throw new UserInputError(`code shard mixes model versions (${[...new Set(versions)].join(', ')}). A shard holds codes of one model version`);
+    throw new UserInputError(`code shard mixes model versions (${[...new Set(versions)].join(', ')}). Write codes of each model version to separate shards`);
   }
 
   return {

@@ -31,8 +31,9 @@ export interface TrainReport {
  * A learned (or random) map from feature vectors to binary codes.
  *
  * Lifecycle: create with createHasher, `train` once, then `encode` any number
- * of times; `save` returns a JSON-compatible object that loadHasher turns back
- * into a hasher producing identical codes. `encode` before `train` raises.
+ * of times. `save` returns a JSON-compatible object, and loadHasher turns it
+ * back into a hasher that produces identical codes. `encode` before `train`
+ * raises UserInputError.
  */
 export interface Hasher {
   readonly kind: HasherKind;

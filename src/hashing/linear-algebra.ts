@@ -157,7 +157,7 @@ export function gaussianMatrix(m: number, n: number, random: SeededRandom): Floa
 /**
  * Orthonormalizes columns `[firstColumn, firstColumn + count)` of a row-major
  * `rows x columns` matrix in place with modified Gram–Schmidt. Requires
- * `count <= rows` and linearly independent columns, which holds with
+ * `count <= rows` and linearly independent columns, which is true with
  * probability one for Gaussian samples.
  */
 export function orthonormalizeColumns(matrix: Float64Array, rows: number, columns: number, firstColumn: number, count: number): void {
@@ -192,7 +192,7 @@ export function randomOrthogonalMatrix(n: number, random: SeededRandom): Float64
 /**
  * Solves the orthogonal Procrustes problem: returns the `n x n` orthogonal
  * `R` that maximizes `trace(Bᵀ V R)` given `C = Bᵀ V` (`n x n`). With the SVD
- * `C = U S Wᵀ` the answer is `R = W Uᵀ`.
+ * `C = U S Wᵀ` the maximizer is `R = W Uᵀ`.
  */
 export function procrustesRotation(c: Float64Array, n: number): Float64Array {
   const svd = new SingularValueDecomposition(Matrix.from1DArray(n, n, c));
