@@ -119,9 +119,6 @@ async function main(): Promise<void> {
           tracking: { client: tracking, run },
           logger,
           backend: backend.name,
-          // A fresh run key per MLflow run, so the protocol always trains and times a new model.
-          runKey: `protocol-${run.runId}`,
-          modelsPrefix: `models/protocol-${run.runId}/`,
         },
         splits,
       );

@@ -73,16 +73,16 @@ export const PAPER_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'se
 };
 
 /**
- * A CPU-sized configuration: 96-pixel gray input, an eighth of the published
+ * A CPU-sized configuration: 64-pixel gray input, a quarter of the published
  * widths and the same optimizer. Because 10% of a small data set leaves a
  * few dozen training images, it trains longer, balances sensors, augments
  * with small rotations and uses a faster batch-normalization momentum. No
  * shifts, because the white padding around a print is a sensor cue.
  */
 export const CPU_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'seed'> = {
-  inputSizePx: 96,
+  inputSizePx: 64,
   channels: 1,
-  widthMultiplier: 0.125,
+  widthMultiplier: 0.25,
   epochs: 40,
   batchSize: 16,
   learningRate: 0.001,
@@ -115,6 +115,7 @@ export interface TrainSensorClassifierResult {
   modelPrefix: string;
   metadata: SensorClassifierMetadata;
   history: EpochRecord[];
+  /** Sum of the epoch durations, including epochs of an interrupted earlier attempt or of a reused classifier. */
   trainingTimeMs: number;
   /** True when a finished classifier with the same hash existed, so nothing was trained. */
   reused: boolean;
@@ -224,6 +225,25 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
   };
 }
 
+/** Sums the epoch durations of a training history: the training time across attempts, without checkpoint writes. */
+function totalDurationMs(history: EpochRecord[]): number {
+  return history.reduce((sum, record) => sum + record.durationMs, 0);
+}
+
+/** Logs the given epochs, the total training time and the model files to the request's MLflow run. */
+async function logFinishedTraining(request: TrainSensorClassifierRequest, modelPrefix: string, epochs: EpochRecord[], trainingTimeMs: number): Promise<void> {
+  if (request.tracking === undefined) return;
+  const { client, run } = request.tracking;
+  const metrics = epochs.flatMap((record) => [
+    { key: 'loss', value: record.loss, step: record.epoch },
+    ...Object.entries(record.metrics).map(([key, value]) => ({ key, value, step: record.epoch })),
+  ]);
+  await client.logBatch(run.runId, { metrics: [...metrics, { key: 'training_time_ms', value: trainingTimeMs }] });
+  for (const name of ['model.json', 'weights.bin', CLASSIFIER_METADATA_FILE]) {
+    await client.logArtifact(run, `model/${name}`, await request.store.get(modelPrefix + name));
+  }
+}
+
 /**
  * Trains a sensor classifier on the train split of a prepared data set and
  * writes it to `models/sensor-<variant>/<hash>/`. Training runs in the
@@ -241,9 +261,14 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
 
   const existing = await readSensorClassifierMetadata(store, modelPrefix);
   if (existing !== undefined) {
-    const checkpoint = await findLatestCheckpoint(store, runKey, stage);
+    const history = (await findLatestCheckpoint(store, runKey, stage))?.manifest.history ?? [];
+    const trainingTimeMs = totalDurationMs(history);
+    if (request.tracking !== undefined) {
+      await request.tracking.client.logBatch(request.tracking.run.runId, { params: trackingParams(settings, splits, existing.parameterCount, request.backend) });
+      await logFinishedTraining(request, modelPrefix, history, trainingTimeMs);
+    }
     request.logger?.info({ modelPrefix }, 'reused finished sensor classifier');
-    return { modelPrefix, metadata: existing, history: checkpoint?.manifest.history ?? [], trainingTimeMs: 0, reused: true };
+    return { modelPrefix, metadata: existing, history, trainingTimeMs, reused: true };
   }
 
   const model = buildSensorModel(settings, splits.sensors.length);
@@ -272,7 +297,6 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
   const batchesPerEpoch = Math.ceil(sampleCount / batchSize);
   let order: number[] = [];
 
-  const started = Date.now();
   try {
     const result = await runTrainingLoop({
       stage,
@@ -330,14 +354,12 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
     };
     const classifier: SensorClassifier = { model, metadata };
     await saveSensorClassifier(classifier, store, modelPrefix);
-    const trainingTimeMs = Date.now() - started;
+    const trainingTimeMs = totalDurationMs(result.history);
 
     if (request.tracking !== undefined) {
-      const { client, run } = request.tracking;
-      await client.logBatch(run.runId, { metrics: [{ key: 'training_time_ms', value: trainingTimeMs }] });
-      for (const name of ['model.json', 'weights.bin', CLASSIFIER_METADATA_FILE]) {
-        await client.logArtifact(run, `model/${name}`, await store.get(modelPrefix + name));
-      }
+      // Epochs of an earlier attempt were logged to whichever run that attempt had, so they are logged here again.
+      const earlier = result.history.filter((record) => result.resumedFromEpoch !== undefined && record.epoch <= result.resumedFromEpoch);
+      await logFinishedTraining(request, modelPrefix, earlier, trainingTimeMs);
     }
     return { modelPrefix, metadata, history: result.history, trainingTimeMs, reused: false, resumedFromEpoch: result.resumedFromEpoch };
   } finally {
