@@ -68,18 +68,34 @@ describe('hashers', function () {
     });
   }
 
-  it('separates clusters better than chance with every hasher', async () => {
+  it('separates clusters with every hasher', async () => {
     for (const kind of HASHER_KINDS) {
       const hasher = smallHasher(kind, 32);
       await hasher.train(training.features, { labels: training.labels });
       const bits = unpackBits(await hasher.encode(training.features));
-      let sameDistance = 0;
-      let differentDistance = 0;
-      for (let bit = 0; bit < 32; bit++) {
-        sameDistance += bits[0 * 32 + bit] ^ bits[6 * 32 + bit];
-        differentDistance += bits[0 * 32 + bit] ^ bits[1 * 32 + bit];
+
+      // Mean Hamming distance over all pairs among the first 60 rows (10 per cluster).
+      const sums = { within: 0, across: 0, withinPairs: 0, acrossPairs: 0 };
+      for (let a = 0; a < 60; a++) {
+        for (let b = a + 1; b < 60; b++) {
+          let distance = 0;
+          for (let bit = 0; bit < 32; bit++) {
+            distance += bits[a * 32 + bit] ^ bits[b * 32 + bit];
+          }
+          if (training.labels[a] === training.labels[b]) {
+            sums.within += distance;
+            sums.withinPairs++;
+          } else {
+            sums.across += distance;
+            sums.acrossPairs++;
+          }
+        }
       }
-      assert.ok(sameDistance < differentDistance, `${kind}: same-cluster distance ${sameDistance} should be below cross-cluster ${differentDistance}`);
+      const within = sums.within / sums.withinPairs;
+      const across = sums.across / sums.acrossPairs;
+      // PCAH only just passes: with 6 clusters, most of its 32 principal
+      // directions carry noise, not cluster structure.
+      assert.ok(within < across, `${kind}: mean distance ${within.toFixed(2)} within clusters, ${across.toFixed(2)} across`);
     }
   });
 });
