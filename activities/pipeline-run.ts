@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../src/config/run-config';
 import type { ActivityDependencies } from './dependencies';
 import type { TrackingContext } from './retrieval';
@@ -12,7 +13,9 @@ export function createPipelineRunActivities(deps: ActivityDependencies) {
         runName: input.runKey,
         tags: { 'whorl.kind': 'pipeline', 'whorl.run_key': input.runKey, 'whorl.workflow_id': input.workflowId, 'whorl.config_name': input.config.name },
       });
-      await deps.tracking.logBatch(run.runId, { params: { seed: input.config.seed, config: JSON.stringify(input.config).slice(0, 6000) } });
+      // MLflow limits a param value to 6000 characters, so the full config goes into the run report instead.
+      const params = { seed: input.config.seed, config: JSON.stringify(input.config).slice(0, 6000), 'tensors.backend': tf.getBackend() ?? 'none' };
+      await deps.tracking.logBatch(run.runId, { params });
       return { experimentId, parentRunId: run.runId };
     },
 

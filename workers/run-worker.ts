@@ -1,6 +1,7 @@
 import { UserInputError } from '../src/config/errors';
 import { loadRunConfig } from '../src/config/run-config';
 import { createLogger } from '../src/logging';
+import { initializeTensorBackend } from '../src/tensors';
 import { createWorker, type QueueClass } from './create-worker';
 
 /**
@@ -27,6 +28,8 @@ export async function runWorkerProcess(queueClass: QueueClass): Promise<void> {
   const configPath = process.argv[2] ?? process.env.WHORL_CONFIG ?? 'configs/demo.yaml';
   const logger = createLogger(`whorl-${queueClass}-worker`);
   const config = loadRunConfig(configPath);
+  // TensorFlow reads its thread count when it loads, so the backend is chosen before any activity runs.
+  await initializeTensorBackend({ backend: config.tensors.backend, threads: config.tensors.threads, logger });
   const maxConcurrentActivities = maxConcurrentActivitiesFromEnv();
   const { worker, connection, taskQueue } = await createWorker({ queueClass, config, logger, maxConcurrentActivities });
   logger.info({ taskQueue, config: configPath, maxConcurrentActivities }, 'worker started');

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
 import { loadEnvironment, type Environment } from '../config/environment';
 import { connectClient } from '../orchestration/client';
 import { loadRunConfig, type RunConfig } from '../config/run-config';
 import { createLogger } from '../logging';
 import { createStore } from '../storage';
 import { MlflowClient } from '../tracking';
+import { initializeTensorBackend } from '../tensors';
 import { bundleWorkflows, createWorker } from '../../workers/create-worker';
 import type { DoctorResult } from '../../workflows/doctor';
 
@@ -62,8 +62,13 @@ async function checkDirectly(config: RunConfig, environment: Environment): Promi
 
 /** Runs every check and returns one line per component. */
 export async function runDoctor(config: RunConfig, environment: Environment = loadEnvironment()): Promise<ComponentCheck[]> {
-  await tf.ready();
-  const tensors: ComponentCheck = { component: 'tensors', ok: true, detail: `backend ${tf.getBackend()}` };
+  let tensors: ComponentCheck;
+  try {
+    const backend = await initializeTensorBackend({ backend: config.tensors.backend, threads: config.tensors.threads });
+    tensors = { component: 'tensors', ok: true, detail: `backend ${backend.name} ${backend.version}, ${backend.threads} threads` };
+  } catch (error) {
+    tensors = { component: 'tensors', ok: false, detail: (error as Error).message };
+  }
   try {
     const { result, workflowId } = await runDoctorWorkflow(config, environment);
     const [cpuWorker, gpuWorker] = result.workers;
@@ -76,7 +81,7 @@ export async function runDoctor(config: RunConfig, environment: Environment = lo
       },
       { component: 'storage', ok: true, detail: `${result.storage.location}: wrote, read back and deleted ${result.storage.sizeBytes / 1024} KiB in ${result.storage.roundTripMs} ms` },
       { component: 'mlflow', ok: true, detail: `${result.tracking.trackingUri}: run ${result.tracking.runId} in experiment ${result.tracking.experimentId}` },
-      { ...tensors, detail: `${tensors.detail} on the CPU worker, ${gpuWorker.tensorBackend} on the GPU worker` },
+      { ...tensors, detail: `${tensors.detail}; tfjs backend on the workers: ${cpuWorker.tensorBackend}, ${gpuWorker.tensorBackend}` },
     ];
   } catch (error) {
     const direct = await checkDirectly(config, environment);

@@ -4,6 +4,7 @@ import { createLogger } from '../logging';
 import { installStack } from '../stack/install';
 import { stackDown, stackStatus, stackUp, type ServiceStatus, type StackContext } from '../stack/services';
 import { loadStackVersions } from '../stack/versions';
+import { installNativeTensorflow } from '../tensors';
 
 export function stackContext(): StackContext {
   const environment = loadEnvironment();
@@ -31,11 +32,20 @@ export function stackCommand(): Command {
 
   stack
     .command('install')
-    .description('build the Temporal CLI and MinIO with go install and MLflow into a virtual environment, in the cache folder (skips what is present)')
+    .description('build the Temporal CLI and MinIO with go install, MLflow into a virtual environment and native TensorFlow for tfjs-node, in the cache folder (skips what is present)')
     .action(async () => {
       const context = stackContext();
       const started = Date.now();
       const seconds = await installStack(context.cacheDir, context.versions, context.logger);
+      const tensorflowStarted = Date.now();
+      try {
+        await installNativeTensorflow(context.cacheDir, context.logger);
+      } catch (error) {
+        // Without native TensorFlow the tensor backend falls back to wasm, so the stack is still usable.
+        context.logger.warn({ error: (error as Error).message }, 'native TensorFlow install failed; the wasm backend will be used');
+      }
+      const tensorflowSeconds = (Date.now() - tensorflowStarted) / 1000;
+      console.log(`native TensorFlow for tfjs-node ready (${tensorflowSeconds.toFixed(1)} s)`);
       console.log(`stack installed in ${context.cacheDir} (${((Date.now() - started) / 1000).toFixed(1)} s; temporal ${seconds.temporal.toFixed(1)} s, minio ${seconds.minio.toFixed(1)} s, mlflow ${seconds.mlflow.toFixed(1)} s; 0 means already installed)`);
     });
 
