@@ -1,0 +1,34 @@
+import { strict as assert } from 'node:assert';
+import { loadEnvironment } from '../../src/config/environment';
+import { runPipeline } from '../../src/cli/pipeline-command';
+import { createStore } from '../../src/storage';
+import { readCurrentVersion } from '../../src/storage';
+
+describe('training pipeline', function () {
+  this.timeout(900_000);
+  const configPath = 'test/fixtures/pipeline-tiny.yaml';
+
+  it('runs every stage, then serves a rerun from cache', async () => {
+    const first = await runPipeline({ configPath, startStack: false, startWorkers: true, runKey: `tiny-${Date.now()}` });
+    const statuses = Object.fromEntries(first.summary.progress.stages.map((stage) => [stage.stage, stage.status]));
+    assert.deepEqual(Object.keys(statuses), ['prepare', 'hashing', 'encode', 'index', 'evaluate', 'report']);
+    for (const [stage, status] of Object.entries(statuses)) assert.ok(status === 'done' || status === 'cached', `${stage} ended ${status}`);
+    assert.equal(first.summary.prepared.images, 72);
+    assert.equal(first.summary.prepared.quarantined, 0);
+    assert.deepEqual(first.summary.retrieval.map((row) => `${row.kind}-${row.codeLengthBits}`), ['dh-32', 'lsh-32']);
+    for (const row of first.summary.retrieval) {
+      assert.ok(row.mAP > 0 && row.mAP <= 1, `mAP of ${row.kind} is ${row.mAP}`);
+    }
+
+    const store = createStore(loadEnvironment());
+    const index = await readCurrentVersion<{ liveCount: number; modelVersion: string }>(store, 'index/pipeline-tiny/');
+    assert.equal(index?.version, first.summary.index.version);
+    assert.equal(index?.manifest.liveCount, first.summary.index.codes);
+    assert.ok(await store.head(first.summary.reportLocation.replace(`${store.location}/`, '')), 'the HTML report exists');
+
+    const second = await runPipeline({ configPath, startStack: false, startWorkers: true, runKey: `tiny-${Date.now()}-again` });
+    const secondStatuses = Object.fromEntries(second.summary.progress.stages.map((stage) => [stage.stage, stage.status]));
+    for (const stage of ['prepare', 'hashing', 'encode', 'index', 'evaluate']) assert.equal(secondStatuses[stage], 'cached', `${stage} should be served from cache`);
+    assert.deepEqual(second.summary.retrieval, first.summary.retrieval);
+  });
+});
