@@ -10,7 +10,7 @@ import {
 } from './checkpoints';
 import { TrainingRandom } from './random';
 
-/** What one training step returns: the batch loss and optional batch metrics such as accuracy. */
+/** Result of one training step: the batch loss and optional batch metrics such as accuracy. */
 export interface StepResult {
   loss: number;
   metrics?: Record<string, number>;

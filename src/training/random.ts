@@ -65,8 +65,8 @@ export class TrainingRandom {
 
 /**
  * Returns the sample order for one epoch, derived from the run seed and the
- * epoch index alone, so an epoch that is repeated after a resume sees the
- * same batches as it did the first time.
+ * epoch index alone, so an epoch that is repeated after a resume gets the
+ * same batches as the first time.
  */
 export function epochShuffle(options: { seed: number; epoch: number; sampleCount: number }): number[] {
   const { seed, epoch, sampleCount } = options;

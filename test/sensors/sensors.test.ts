@@ -52,7 +52,7 @@ function centralDifference(a: GrayImage, b: GrayImage, radiusPx: number): number
   return sum / count;
 }
 
-/** A smooth test pattern, so bilinear interpolation error stays small. */
+/** Draws a smooth test pattern, so bilinear interpolation error stays small. */
 function smoothImage(sizePx: number): GrayImage {
   const pixels = new Uint8Array(sizePx * sizePx);
   for (let y = 0; y < sizePx; y++) {
@@ -209,7 +209,8 @@ describe('sensor classifier training', function () {
       const classifier = await loadSensorClassifier(store, trained.modelPrefix);
       const prediction = predictSensor(classifier, sensorImage(1, SIZE_PX, 'query'));
       assert.ok(SENSORS.includes(prediction.sensor));
-      assert.ok(prediction.confidence > 0 && prediction.confidence <= 1);
+      assert.ok(prediction.confidence > 0);
+      assert.ok(prediction.confidence <= 1);
       const total = Object.values(prediction.probabilities).reduce((sum, value) => sum + value, 0);
       assert.ok(Math.abs(total - 1) < 1e-4);
     });

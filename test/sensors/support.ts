@@ -18,7 +18,7 @@ export function tempStore(): ObjectStore {
   return new FilesystemStore(mkdtempSync(join(tmpdir(), 'whorl-sensors-')));
 }
 
-/** A noisy gray image with a dark block whose corner depends on the sensor index, so sensors are learnable. */
+/** Draws a noisy gray image with a dark block whose corner depends on the sensor index, so sensors are learnable. */
 export function sensorImage(sensorIndex: number, sizePx: number, seed: string): GrayImage {
   const random = createRandom(seed);
   const pixels = new Uint8Array(sizePx * sizePx);

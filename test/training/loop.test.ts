@@ -27,7 +27,7 @@ function tempStore(): ObjectStore {
   return new FilesystemStore(mkdtempSync(join(tmpdir(), 'whorl-training-')));
 }
 
-/** A small regression problem whose data and weights depend only on fixed seeds. */
+/** Builds a small regression problem whose data and weights depend only on fixed seeds. */
 function makeProblem() {
   const inputs = tf.randomNormal([SAMPLE_COUNT, 4], 0, 1, 'float32', 7);
   const targets = tf.randomNormal([SAMPLE_COUNT, 1], 0, 1, 'float32', 8);
