@@ -7,6 +7,8 @@ const TIMEOUT_TYPE_NAMES: Record<number, string> = { 1: 'START_TO_CLOSE', 2: 'SC
 
 /** One activity as its workflow history records it: where it was queued, which worker ran its last attempt and how it ended. */
 export interface ActivityRecord {
+  /** Workflow whose history lists the activity: the workload's workflow or one of its child workflows. */
+  workflowId: string;
   activityId: string;
   activityType: string;
   taskQueue: string;
@@ -37,7 +39,7 @@ function timeoutTypeName(value: number | null | undefined): string | undefined {
  * the activity closes, with the attempt number and the previous attempt's
  * failure, so retries on another worker are visible here.
  */
-export function activityRecords(events: HistoryEvent[]): ActivityRecord[] {
+export function activityRecords(events: HistoryEvent[], workflowId = ''): ActivityRecord[] {
   const byScheduledId = new Map<string, ActivityRecord>();
 
   for (const event of events) {
@@ -45,6 +47,7 @@ export function activityRecords(events: HistoryEvent[]): ActivityRecord[] {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       byScheduledId.set(eventId, {
+        workflowId,
         activityId: scheduled.activityId ?? '',
         activityType: scheduled.activityType?.name ?? '',
         taskQueue: scheduled.taskQueue?.name ?? '',
@@ -86,4 +89,14 @@ export function activityRecords(events: HistoryEvent[]): ActivityRecord[] {
   }
 
   return [...byScheduledId.values()];
+}
+
+/** Lists the child workflows that a history started, so their activities can be read from their own histories. */
+export function childWorkflowExecutions(events: HistoryEvent[]): Array<{ workflowId: string; runId: string }> {
+  const children: Array<{ workflowId: string; runId: string }> = [];
+  for (const event of events) {
+    const execution = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    if (execution?.workflowId) children.push({ workflowId: execution.workflowId, runId: execution.runId ?? '' });
+  }
+  return children;
 }

@@ -1,4 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Environment } from '../config/environment';
 import type { RunConfig } from '../config/run-config';
 import type { DoctorInput } from '../../workflows/doctor';
 import type { HandoverProbeInput } from '../../workflows/handover-probe';
@@ -6,6 +7,8 @@ import type { HandoverProbeInput } from '../../workflows/handover-probe';
 export interface WorkloadContext {
   client: Client;
   config: RunConfig;
+  /** Connection settings of the driver's host, for a workload that must put input data in storage first. */
+  environment: Environment;
   /** Unique id for the workflow this workload starts. */
   workflowId: string;
 }

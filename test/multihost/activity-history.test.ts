@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createHandoverProbeActivities, type HoldInput, type HoldResult } from '../../activities/handover-probe';
 import type { ActivityDependencies } from '../../activities/dependencies';
 import { UserInputError } from '../../src/config/errors';
-import { activityRecords, hostOfIdentity } from '../../src/multihost/activity-history';
+import { activityRecords, childWorkflowExecutions, hostOfIdentity } from '../../src/multihost/activity-history';
 
 type HistoryEvent = Parameters<typeof activityRecords>[0][number];
 
@@ -55,6 +55,18 @@ describe('activity records from history', () => {
     const records = activityRecords(events([{ eventId: 5, activityTaskScheduledEventAttributes: { activityId: '1', activityType: { name: 'probeWorker' }, taskQueue: { name: 'whorl-cpu' } } }]));
     assert.equal(records[0].outcome, 'running');
     assert.equal(records[0].workerIdentity, '');
+  });
+
+  it('list child workflows to follow', () => {
+    const history = events([
+      { eventId: 7, childWorkflowExecutionStartedEventAttributes: { workflowExecution: { workflowId: 'encode-shard-0', runId: 'run-a' } } },
+      { eventId: 8, childWorkflowExecutionStartedEventAttributes: { workflowExecution: { workflowId: 'encode-shard-1', runId: 'run-b' } } },
+    ]);
+    assert.deepEqual(childWorkflowExecutions(history), [
+      { workflowId: 'encode-shard-0', runId: 'run-a' },
+      { workflowId: 'encode-shard-1', runId: 'run-b' },
+    ]);
+    assert.deepEqual(activityRecords(history), []);
   });
 
   const identities: Array<[string, string]> = [

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunConfig } from '../../src/config/run-config';
 import type { ActivityRecord } from '../../src/multihost/activity-history';
+import { workloadByName } from '../../src/multihost/workloads';
 import { MultihostCluster } from './cluster';
 import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, removeStaleNamespaces } from './test-network';
 
@@ -130,9 +131,13 @@ describe('multi-host cluster', function () {
   it('hands a GPU activity over when its worker dies', async function () {
     const driver = cluster!.drive('client', HANDOVER_WORKLOAD, 'handover');
     const running = await driver.next('running', 120_000);
-    const runningActivities = running.activities as Array<{ activityId: string; workerHost: string; attempt: number }>;
+    const runningActivities = running.activities as Array<{ workflowId: string; activityId: string; workerHost: string; attempt: number }>;
+    const handoverTarget = workloadByName(HANDOVER_WORKLOAD).handover!;
     const busyHosts = runningActivities.map((activity) => activity.workerHost);
-    assert.deepEqual([...new Set(busyHosts)].sort(), [...GPU_HOSTS].sort(), `expected one running activity on each GPU host, got ${busyHosts.join(', ')}`);
+    for (const host of busyHosts) assert.ok(GPU_HOSTS.includes(host), `${handoverTarget.activityType} runs on ${host}, expected one of ${GPU_HOSTS.join(', ')}`);
+    if (handoverTarget.minRunning >= GPU_HOSTS.length) {
+      assert.deepEqual([...new Set(busyHosts)].sort(), [...GPU_HOSTS].sort(), `expected one running activity on each GPU host, got ${busyHosts.join(', ')}`);
+    }
 
     const victim = runningActivities[0];
     const survivor = GPU_HOSTS.find((host) => host !== victim.workerHost)!;
@@ -146,7 +151,7 @@ describe('multi-host cluster', function () {
     const overview = summarize(activities);
     console.log(`    killed the worker on ${victim.workerHost}; the workflow finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s later:\n  ${overview}`);
 
-    const handedOver = activities.find((activity) => activity.activityId === victim.activityId);
+    const handedOver = activities.find((activity) => activity.workflowId === victim.workflowId && activity.activityId === victim.activityId);
     assert.ok(handedOver, `activity ${victim.activityId} is missing from the history:\n  ${overview}`);
     assert.equal(handedOver.outcome, 'completed');
     assert.equal(handedOver.workerHost, survivor, `the lost activity finished on ${handedOver.workerHost}, expected ${survivor}`);
