@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { UserInputError } from '../src/config/errors';
+import { Context } from '@temporalio/activity';
 import {
   combinePreparedManifests,
   prepareConfiguredSource,
@@ -9,6 +8,7 @@ import {
   type PrepareProgress,
 } from '../src/datasets';
 import type { ActivityDependencies } from './dependencies';
+import { failFastOnUserInput } from './failures';
 
 export interface PrepareDatasetInput {
   source: DatasetSourceConfig;
@@ -40,16 +40,6 @@ export interface CombinePreparedResult {
   manifestKey: string;
   images: number;
   quarantined: number;
-}
-
-/** Runs `action`, turning UserInputError into a non-retryable failure so Temporal does not retry bad input. */
-async function failFastOnUserInput<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof UserInputError) throw ApplicationFailure.nonRetryable(error.message, 'UserInputError');
-    throw error;
-  }
 }
 
 /** Activities that turn raw data set folders into prepared Parquet shards. */

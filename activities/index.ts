@@ -5,6 +5,8 @@ import { createDatasetActivities } from './datasets';
 import { createPipelineRunActivities } from './pipeline-run';
 import { createRetrievalActivities } from './retrieval';
 import { createRunReportActivities } from './run-report';
+import { createAlignmentActivities } from './alignment';
+import { createSensorActivities } from './sensor';
 
 export type { ActivityDependencies } from './dependencies';
 
@@ -17,6 +19,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPipelineRunActivities(deps),
     ...createRetrievalActivities(deps),
     ...createRunReportActivities(deps),
+    ...createAlignmentActivities(deps),
+    ...createSensorActivities(deps),
   };
 }
 
