@@ -11,8 +11,11 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-pip g++ make binutils ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-venv g++ make binutils unzip ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# install-native.sh runs pip through WHORL_PYTHON; a venv keeps pip away from the distribution's Python (PEP 668).
+RUN python3 -m venv /opt/pip-venv
+ENV WHORL_PYTHON=/opt/pip-venv/bin/python
 WORKDIR /app
 # The install script caches libtensorflow here and links tfjs-node to it, so the runtime stage copies this folder as is.
 ENV WHORL_CACHE_DIR=/opt/whorl/cache

@@ -13,8 +13,11 @@ FROM ${NODE_IMAGE} AS node
 
 FROM ${CUDA_IMAGE} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-pip g++ make binutils ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-venv g++ make binutils unzip ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# install-native.sh runs pip through WHORL_PYTHON; a venv keeps pip away from the distribution's Python (PEP 668).
+RUN python3 -m venv /opt/pip-venv
+ENV WHORL_PYTHON=/opt/pip-venv/bin/python
 # Node.js, npm and the Node headers that node-gyp builds the addon against.
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
