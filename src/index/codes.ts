@@ -69,6 +69,10 @@ export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
  * 5 at 10K codes and 4 from 100K to 1M codes. The result is clamped so that
  * every substring has between 8 and 32 bits: keys are 32-bit integers, and
  * for tiny indexes shorter substrings only add tables to probe.
+ *
+ * NOTE: m + 1 measured faster than this rule for most 64-bit cases from
+ * 100K to 10M codes on the 2-core development machine (docs/benchmarks.md).
+ * Pass substringCount to override the rule.
  */
 export function chooseSubstringCount(codeLengthBits: number, codeCount: number): number {
   const log2Count = Math.log2(Math.max(codeCount, 2));
