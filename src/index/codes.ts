@@ -20,11 +20,11 @@ export function bytesPerCode(codeLengthBits: number): number {
  * Checks that `codes` contains whole rows of `codeLengthBits / 8` bytes and
  * returns the number of rows. Raises UserInputError otherwise.
  */
-export function countCodes(codes: Uint8Array, codeLengthBits: number, what = 'codes'): number {
+export function countCodes(codes: Uint8Array, codeLengthBits: number, inputName = 'codes'): number {
   const rowBytes = bytesPerCode(codeLengthBits);
   if (codes.byteLength % rowBytes !== 0) {
     throw new UserInputError(
-      `invalid ${what}: ${codes.byteLength} bytes is not a whole number of ${codeLengthBits}-bit codes (${rowBytes} bytes each); check the code length`,
+      `invalid ${inputName}: ${codes.byteLength} bytes is not a whole number of ${codeLengthBits}-bit codes (${rowBytes} bytes each); check the code length`,
     );
   }
   return codes.byteLength / rowBytes;

@@ -24,4 +24,7 @@ async function compileKernel(): Promise<void> {
   console.log(`wrote popcount-wasm.ts (${buffer.byteLength} bytes of WebAssembly)`);
 }
 
-void compileKernel();
+compileKernel().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
