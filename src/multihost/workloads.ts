@@ -56,6 +56,15 @@ export const WORKLOADS: Record<string, MultihostWorkload> = {
     },
     handover: { activityType: 'holdWorkerSlot', queueClass: 'gpu', minRunning: 2 },
   },
+
+  'gpu-drain': {
+    description: 'one 8-second heartbeating activity on the GPU queue, shorter than the 30-second shutdown grace of a worker',
+    start: ({ client, config, workflowId }) => {
+      const input: HandoverProbeInput = { taskQueue: config.queues.gpu, activityCount: 1, holdMs: 8_000 };
+      return client.workflow.start('handoverProbeWorkflow', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '5 minutes', args: [input] });
+    },
+    handover: { activityType: 'holdWorkerSlot', queueClass: 'gpu', minRunning: 1 },
+  },
 };
 
 export function workloadByName(name: string): MultihostWorkload {

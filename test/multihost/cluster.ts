@@ -199,6 +199,14 @@ export class MultihostCluster {
     await waitForExit(worker.child, 10_000);
   }
 
+  /** Sends SIGTERM to a host's worker, as Kubernetes does when it stops a pod, and returns the exit code once the worker has drained. */
+  async stopWorker(hostName: string, timeoutMs: number): Promise<number | null> {
+    const worker = this.workers.get(hostName);
+    if (worker === undefined) throw new Error(`no worker runs on ${hostName}`);
+    worker.child.kill('SIGTERM');
+    return waitForExit(worker.child, timeoutMs);
+  }
+
   /** Starts the workload driver on a host. */
   drive(hostName: string, workload: string, mode: 'run' | 'handover'): DriverProcess {
     const child = spawnOnHost(this.host(hostName), [process.execPath, 'scripts/multihost/drive-workload.cjs', workload, this.configPath, mode], {

@@ -24,6 +24,8 @@ import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, remov
  */
 const ACROSS_HOSTS_WORKLOAD = 'doctor';
 const HANDOVER_WORKLOAD = 'gpu-handover';
+/** Its GPU activity must finish within the worker's 30-second shutdown grace. */
+const DRAIN_WORKLOAD = 'gpu-drain';
 
 /** The search service runs beside the CPU worker and serves queries from the client host. */
 const SEARCH_HOST = 'cpu-a';
@@ -126,11 +128,6 @@ describe('multi-host cluster', function () {
     console.log(`    built, served and queried index ${SEARCH_INDEX} across hosts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
-  it('keeps the S3 secret out of logs', async function () {
-    const leaks = await cluster!.logsContainingSecret();
-    assert.deepEqual(leaks, [], `the MinIO secret key appears in ${leaks.join(', ')}`);
-  });
-
   it('hands a GPU activity over when its worker dies', async function () {
     const driver = cluster!.drive('client', HANDOVER_WORKLOAD, 'handover');
     const running = await driver.next('running', 120_000);
@@ -161,5 +158,30 @@ describe('multi-host cluster', function () {
     assert.ok(handedOver.attempt >= 2, `expected a retry, got attempt ${handedOver.attempt}`);
     assert.equal(handedOver.lastFailure?.timeoutType, 'HEARTBEAT', `expected a heartbeat time-out before the retry, got ${JSON.stringify(handedOver.lastFailure)}`);
     for (const activity of activities) assert.equal(activity.outcome, 'completed', `${activity.activityType} did not complete:\n  ${overview}`);
+  });
+  it('drains a GPU worker on SIGTERM', async function () {
+    const driver = cluster!.drive('client', DRAIN_WORKLOAD, 'handover');
+    const running = await driver.next('running', 120_000);
+    const [target] = running.activities as Array<{ workflowId: string; activityId: string; workerHost: string }>;
+    assert.ok(GPU_HOSTS.includes(target.workerHost), `the activity runs on ${target.workerHost}, expected a GPU host`);
+
+    const stoppedAt = Date.now();
+    const exitCode = await cluster!.stopWorker(target.workerHost, 60_000);
+    const drainedMs = Date.now() - stoppedAt;
+    const completed = await driver.next('completed', 60_000);
+    const activities = completed.activities as ActivityRecord[];
+    console.log(`    SIGTERM to the worker on ${target.workerHost}; it exited with code ${exitCode} after ${(drainedMs / 1000).toFixed(1)} s:\n  ${summarize(activities)}`);
+
+    assert.equal(exitCode, 0, `the worker on ${target.workerHost} did not exit cleanly`);
+    const drained = activities.find((activity) => activity.workflowId === target.workflowId && activity.activityId === target.activityId);
+    assert.ok(drained, `activity ${target.activityId} is missing from the history`);
+    assert.equal(drained.outcome, 'completed');
+    assert.equal(drained.workerHost, target.workerHost, 'the activity should finish on the worker that was stopping');
+    assert.equal(drained.attempt, 1, 'a drained activity needs no retry');
+  });
+
+  it('keeps the S3 secret out of logs', async function () {
+    const leaks = await cluster!.logsContainingSecret();
+    assert.deepEqual(leaks, [], `the MinIO secret key appears in ${leaks.join(', ')}`);
   });
 });
