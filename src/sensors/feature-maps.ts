@@ -12,10 +12,15 @@ export const DEFAULT_FEATURE_MAP_LAYERS: Readonly<Record<'shallow' | 'deep', str
 /**
  * Tiles the first `maxChannels` channels of one feature map [height, width,
  * channels] into a gray grid, each channel stretched to 0–255 on its own,
- * with a one-pixel white border between tiles.
+ * with a one-pixel white border between tiles. Small maps are enlarged by an
+ * integer factor (nearest neighbour) so each tile is at least
+ * `minTileSizePx` wide.
  */
-export function tileFeatureMap(featureMap: tf.Tensor3D, maxChannels = 16): GrayImage {
-  const [heightPx, widthPx, channelCount] = featureMap.shape;
+export function tileFeatureMap(featureMap: tf.Tensor3D, maxChannels = 16, minTileSizePx = 64): GrayImage {
+  const [mapHeightPx, mapWidthPx, channelCount] = featureMap.shape;
+  const zoom = Math.max(1, Math.ceil(minTileSizePx / mapWidthPx));
+  const heightPx = mapHeightPx * zoom;
+  const widthPx = mapWidthPx * zoom;
   const tileCount = Math.min(maxChannels, channelCount);
   const columns = Math.ceil(Math.sqrt(tileCount));
   const rows = Math.ceil(tileCount / columns);
@@ -36,7 +41,7 @@ export function tileFeatureMap(featureMap: tf.Tensor3D, maxChannels = 16): GrayI
     const top = Math.floor(channel / columns) * (heightPx + 1);
     for (let y = 0; y < heightPx; y++) {
       for (let x = 0; x < widthPx; x++) {
-        const value = values[(y * widthPx + x) * channelCount + channel];
+        const value = values[(Math.floor(y / zoom) * mapWidthPx + Math.floor(x / zoom)) * channelCount + channel];
         pixels[(top + y) * gridWidthPx + left + x] = Math.round((value - low) * scale);
       }
     }

@@ -11,6 +11,7 @@ import {
   perturbImage,
   predictSensor,
   renderFeatureMaps,
+  tileFeatureMap,
   summarizePredictions,
   trainSensorClassifier,
   validateSensorCounts,
@@ -254,6 +255,12 @@ describe('sensor prediction input', function () {
 
   it('rejects truncated gray image', () => {
     assert.throws(() => predictSensor(classifier, { widthPx: 10, heightPx: 10, pixels: new Uint8Array(50) }), /50 pixels for 10×10/);
+  });
+
+  it('enlarges small feature-map tiles', () => {
+    const tiles = tileFeatureMap(tf.randomUniform([4, 4, 2], 0, 1, 'float32', 1) as tf.Tensor3D, 16, 64);
+    assert.equal(tiles.widthPx, 2 * 65 - 1);
+    assert.equal(tiles.heightPx, 64);
   });
 
   it('draws feature maps of named layers', () => {
