@@ -10,6 +10,9 @@ import { buildIndex, compactIndex, requireCurrent, type PublishedIndex } from '.
 import { readCodesParquet } from '../index/parquet-codes';
 import { ShardedSearcher } from '../search/sharded-searcher';
 import { createSearchService } from '../search/search-service';
+import { createQueryEncoder, encodeQueryImage, loadEncoderChain } from '../pipeline/query-encoder';
+import { initializeTensorBackend } from '../tensors';
+import { silentLogger } from '../logging';
 
 const DEFAULT_INDEX_NAME = 'gallery';
 
@@ -133,9 +136,12 @@ export function indexCommand(): Command {
     .option('--refresh-ms <ms>', 'how often to check for a new index version, in milliseconds', parseNonNegativeInteger, 10_000)
     .action(async (options: { name: string; storeDir?: string; host: string; port: number; workers: number; refreshMs: number }) => {
       const logger = createLogger('whorl-search');
+      const store = openStore(options.storeDir);
+      await initializeTensorBackend({ logger });
       const service = await createSearchService({
-        store: openStore(options.storeDir),
+        store,
         indexName: options.name,
+        encodeQuery: createQueryEncoder(store),
         workerCount: options.workers,
         refreshIntervalMs: options.refreshMs,
         logger,
@@ -153,29 +159,50 @@ export function indexCommand(): Command {
   return index;
 }
 
-/** `whorl search --code HEX --k 10 [--json]`: query the current index version by packed code. */
+/** `whorl search --image FILE | --code HEX --k 10 [--json]`: query the current index version. */
 export function searchCommand(): Command {
   return withStoreOptions(new Command('search'))
-    .description('search the current index version for the nearest codes to a packed code')
-    .requiredOption('--code <hex>', 'query code in hexadecimal, two digits per byte in row order')
+    .description('search the current index version for the gallery entries nearest to a fingerprint image or a packed code')
+    .option('--image <file>', 'query fingerprint image (TIFF, BMP, PNG, JPEG), encoded with the model version the index names')
+    .option('--code <hex>', 'query code in hexadecimal, two digits per byte in row order')
     .option('--k <count>', 'number of nearest codes to return', parsePositiveInteger, 10)
     .option('--radius <bits>', 'return every code within this Hamming distance instead of the k nearest', parseNonNegativeInteger)
     .option('--json', 'print the result as JSON')
-    .action(async (options: { name: string; storeDir?: string; code: string; k: number; radius?: number; json?: boolean }) => {
+    .action(async (options: { name: string; storeDir?: string; image?: string; code?: string; k: number; radius?: number; json?: boolean }) => {
+      if ((options.image === undefined) === (options.code === undefined)) {
+        throw new UserInputError('pass exactly one of --image FILE or --code HEX');
+      }
       const store = openStore(options.storeDir);
       const searcher = new ShardedSearcher({ store, indexName: options.name });
       try {
         const startedAt = performance.now();
         await searcher.refresh();
-        const loadedAt = performance.now();
         const published = searcher.published as PublishedIndex;
-        const query = parseCodeHex(options.code, published.manifest.codeLengthBits);
+        let query: Uint8Array;
+        let encodeTimingsMs: Record<string, number> | undefined;
+        if (options.image !== undefined) {
+          if (published.manifest.modelVersion === null) {
+            throw new UserInputError(`index ${options.name} records no model version, so an image cannot be encoded like its codes; query it with --code`);
+          }
+          const imagePath = options.image;
+          const bytes = await readFile(imagePath).catch((error: NodeJS.ErrnoException) => {
+            throw new UserInputError(`cannot read query image ${imagePath}: ${error.code ?? error.message}`);
+          });
+          await initializeTensorBackend({ logger: silentLogger });
+          const chain = await loadEncoderChain(store, published.manifest.modelVersion, published.manifest.codeLengthBits);
+          const encoded = await encodeQueryImage(chain, bytes);
+          query = encoded.code;
+          encodeTimingsMs = encoded.timingsMs;
+        } else {
+          query = parseCodeHex(options.code ?? '', published.manifest.codeLengthBits);
+        }
+        const loadedAt = performance.now();
         const result = options.radius === undefined ? await searcher.search(query, options.k) : await searcher.rangeSearch(query, options.radius);
         const searchMs = performance.now() - loadedAt;
 
         const matches = result.ids[0].map((id, i) => ({ id, label: result.labels[0][i], distance: result.distances[0][i] }));
         if (options.json === true) {
-          const timingsMs = { load: loadedAt - startedAt, search: searchMs };
+          const timingsMs = { loadAndEncode: loadedAt - startedAt, ...encodeTimingsMs, search: searchMs };
           console.log(JSON.stringify({ query: formatCodeHex(query), indexVersion: result.indexVersion, modelVersion: result.modelVersion, matches, timingsMs }, null, 2));
           return;
         }

@@ -35,6 +35,10 @@ export interface ServiceStatus {
 
 const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = { minio: 60_000, temporal: 90_000, mlflow: 180_000 };
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function pidPath(context: StackContext, name: ServiceName): string {
   return join(context.stateDir, 'pids', `${name}.json`);
 }
@@ -110,7 +114,9 @@ async function commandFor(context: StackContext, name: ServiceName): Promise<{ b
         binary: paths.temporalBinary,
         args: [
           'server', 'start-dev',
-          '--ip', context.host,
+          // NOTE: the dev server of Temporal CLI v1.5.1 binds its internal services to --ip but dials
+          // them at 127.0.0.1, so a non-loopback host only works as 0.0.0.0 (every interface).
+          '--ip', isLoopback(context.host) ? context.host : '0.0.0.0',
           '--port', String(ports.temporal),
           '--ui-port', String(ports.temporalUi),
           '--db-filename', join(dataDir, 'temporal.db'),

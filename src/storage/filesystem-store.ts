@@ -26,9 +26,10 @@ interface Sidecar {
 
 /**
  * An object store in a local folder, for single-process use and tests.
- * Writes go to a temporary file that is renamed into place, so a reader sees
- * the old object or the new one and never a partial file. Conditional writes
- * hold a lock file, so they are atomic across processes on one machine.
+ * Writes go to a temporary file that is renamed into place. Every write and
+ * read of a key holds that key's lock file while it touches the data file and
+ * its checksum sidecar, so a reader gets a matching pair and conditional
+ * writes are atomic across processes on one machine.
  */
 export class FilesystemStore implements ObjectStore {
   readonly location: string;
@@ -48,24 +49,20 @@ export class FilesystemStore implements ObjectStore {
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<ObjectInfo> {
     validateKey(key);
     const bytes = toBytes(body);
-    const write = async (): Promise<ObjectInfo> => {
+    return this.withLock(key, async () => {
+      if (options.ifNoneMatch === '*' || options.ifMatch !== undefined) {
+        const current = await this.headUnlocked(key);
+        if (options.ifNoneMatch === '*' && current !== undefined) {
+          throw new PreconditionFailedError(this.location, key, 'expected no object');
+        }
+        if (options.ifMatch !== undefined && current?.etag !== options.ifMatch) {
+          throw new PreconditionFailedError(this.location, key, `expected ETag ${options.ifMatch}, found ${current?.etag ?? 'no object'}`);
+        }
+      }
       const sidecar: Sidecar = { sizeBytes: bytes.byteLength, sha256: sha256Hex(bytes), contentType: options.contentType };
       await this.writeAtomically(this.dataPath(key), bytes);
       await this.writeAtomically(this.sidecarPath(key), Buffer.from(JSON.stringify(sidecar)));
       return { key, sizeBytes: sidecar.sizeBytes, etag: sidecar.sha256, sha256: sidecar.sha256 };
-    };
-    if (options.ifMatch === undefined && options.ifNoneMatch === undefined) {
-      return write();
-    }
-    return this.withLock(key, async () => {
-      const current = await this.head(key);
-      if (options.ifNoneMatch === '*' && current !== undefined) {
-        throw new PreconditionFailedError(this.location, key, 'expected no object');
-      }
-      if (options.ifMatch !== undefined && current?.etag !== options.ifMatch) {
-        throw new PreconditionFailedError(this.location, key, `expected ETag ${options.ifMatch}, found ${current?.etag ?? 'no object'}`);
-      }
-      return write();
     });
   }
 
@@ -82,21 +79,24 @@ export class FilesystemStore implements ObjectStore {
     await mkdir(dirname(target), { recursive: true });
     const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     await copyFile(path, temporary);
-    await rename(temporary, target);
-    await this.writeAtomically(this.sidecarPath(key), Buffer.from(JSON.stringify(sidecar)));
+    await this.withLock(key, async () => {
+      await rename(temporary, target);
+      await this.writeAtomically(this.sidecarPath(key), Buffer.from(JSON.stringify(sidecar)));
+    });
     return { key, sizeBytes, etag: sidecar.sha256, sha256: sidecar.sha256 };
   }
 
   async get(key: string): Promise<Uint8Array> {
     validateKey(key);
-    let body: Buffer;
-    try {
-      body = await readFile(this.dataPath(key));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(this.location, key);
-      throw error;
-    }
-    const sidecar = await this.readSidecar(key);
+    // The data file and its sidecar are replaced one after the other, so both are read under the key's lock.
+    const { body, sidecar } = await this.withLock(key, async () => {
+      try {
+        return { body: await readFile(this.dataPath(key)), sidecar: await this.readSidecar(key) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(this.location, key);
+        throw error;
+      }
+    });
     const actual = sha256Hex(body);
     if (sidecar !== undefined && sidecar.sha256 !== actual) {
       throw new ChecksumMismatchError(this.location, key, sidecar.sha256, actual);
@@ -106,6 +106,10 @@ export class FilesystemStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     validateKey(key);
+    return this.withLock(key, () => this.headUnlocked(key));
+  }
+
+  private async headUnlocked(key: string): Promise<ObjectInfo | undefined> {
     try {
       const stats = await stat(this.dataPath(key));
       if (!stats.isFile()) return undefined;

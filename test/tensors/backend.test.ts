@@ -62,13 +62,14 @@ describe('initializeTensorBackend', function () {
   }
 
   it('explains an unavailable GPU package', async function () {
-    await assert.rejects(
-      initializeTensorBackend({ backend: 'tensorflow-gpu', env: {} }),
-      (error: Error) =>
-        error instanceof UserInputError &&
-        error.message.includes('tensor backend "tensorflow-gpu" is not available') &&
-        error.message.includes('@tensorflow/tfjs-node-gpu is not installed'),
-    );
+    await assert.rejects(initializeTensorBackend({ backend: 'tensorflow-gpu', env: {} }), (error: Error) => {
+      assert.ok(error instanceof UserInputError, error.name);
+      assert.ok(error.message.includes('tensor backend "tensorflow-gpu" is not available'), error.message);
+      // Which reason applies depends on whether an earlier test in this process already loaded tfjs-node.
+      const reasons = ['@tensorflow/tfjs-node-gpu is not installed', '@tensorflow/tfjs-node is already loaded in this process'];
+      assert.ok(reasons.some((reason) => error.message.includes(reason)), error.message);
+      return true;
+    });
   });
 
   it('auto picks the fastest backend that starts', async function () {
