@@ -3,6 +3,10 @@ import { loadEnvironment } from '../../src/config/environment';
 import { runPipeline } from '../../src/cli/pipeline-command';
 import { createStore } from '../../src/storage';
 import { readCurrentVersion } from '../../src/storage';
+import { readFile } from 'node:fs/promises';
+import { readPreparedImages } from '../../src/datasets/manifest';
+import { encodeQueryImage, loadEncoderChain } from '../../src/pipeline/query-encoder';
+import { ShardedSearcher } from '../../src/search/sharded-searcher';
 
 describe('training pipeline', function () {
   this.timeout(900_000);
@@ -25,6 +29,21 @@ describe('training pipeline', function () {
     assert.equal(index?.version, first.summary.index.version);
     assert.equal(index?.manifest.liveCount, first.summary.index.codes);
     assert.ok(await store.head(first.summary.reportLocation.replace(`${store.location}/`, '')), 'the HTML report exists');
+
+    // A gallery image queried from its source file must find itself at distance 0,
+    // which holds only when queries and gallery go through the same encoder chain.
+    const [galleryImage] = await readPreparedImages(store, first.summary.prepared.manifestKey, { retrievalRole: 'gallery' });
+    const chain = await loadEncoderChain(store, index?.manifest.modelVersion ?? '', 32);
+    const encoded = await encodeQueryImage(chain, await readFile(galleryImage.sourceKey));
+    const searcher = new ShardedSearcher({ store, indexName: 'pipeline-tiny' });
+    try {
+      await searcher.refresh();
+      const result = await searcher.search(encoded.code, 1);
+      assert.equal(result.distances[0][0], 0);
+      assert.equal(JSON.parse(result.labels[0][0] ?? '{}').id, galleryImage.id);
+    } finally {
+      await searcher.close();
+    }
 
     const second = await runPipeline({ configPath, startStack: false, startWorkers: true, runKey: `tiny-${Date.now()}-again` });
     const secondStatuses = Object.fromEntries(second.summary.progress.stages.map((stage) => [stage.stage, stage.status]));
