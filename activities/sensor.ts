@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { UserInputError } from '../src/config/errors';
 import {
   CPU_SENSOR_TRAINING,
@@ -15,6 +15,7 @@ import { initializeTensorBackend, tensorBackendRunParameters, type TensorBackend
 import type { RunInfo } from '../src/tracking';
 import type { TrainingProgress } from '../src/training';
 import type { ActivityDependencies } from './dependencies';
+import { failFastOnUserInput } from './failures';
 
 
 export interface TrainSensorModelInput {
@@ -76,11 +77,6 @@ interface TrainHeartbeat {
   progress?: TrainingProgress;
 }
 
-function failFastOnUserInput(error: unknown): never {
-  if (error instanceof UserInputError) throw ApplicationFailure.nonRetryable(error.message, 'UserInputError');
-  throw error;
-}
-
 function trainingSettings(input: TrainSensorModelInput): SensorTrainingSettings {
   const preset = input.size === 'paper' ? PAPER_SENSOR_TRAINING : CPU_SENSOR_TRAINING;
   if (input.size !== 'paper' && input.size !== 'cpu') {
@@ -126,7 +122,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
       const previous = context.info.heartbeatDetails as TrainHeartbeat | undefined;
       const logger = deps.logger.child({ activity: 'trainSensorModel', variant: input.variant, runKey: input.runKey, attempt: context.info.attempt });
 
-      try {
+      return failFastOnUserInput(async () => {
         const settings = trainingSettings(input);
         const backend = await initializeTensorBackend({ backend: input.tensorBackend, logger });
         const splits = await loadSensorSplits(deps.store, input.manifestKey);
@@ -165,9 +161,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
           tensorBackend: backend.name,
           taskQueue: deps.taskQueue,
         };
-      } catch (error) {
-        return failFastOnUserInput(error);
-      }
+      });
     },
 
     /**
@@ -178,7 +172,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
     async evaluateSensorModel(input: EvaluateSensorModelInput): Promise<EvaluateSensorModelResult> {
       const context = Context.current();
       const logger = deps.logger.child({ activity: 'evaluateSensorModel', modelPrefix: input.modelPrefix, attempt: context.info.attempt });
-      try {
+      return failFastOnUserInput(async () => {
         await initializeTensorBackend({ logger });
         const run = (await deps.tracking.getRun(input.mlflowRunId)).info;
         const result = await evaluateSensorRun({
@@ -201,9 +195,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
           robustness: result.robustness.map((row) => ({ label: row.label, aggregateCcr: row.aggregateCcr })),
           reportKeys: result.reportKeys,
         };
-      } catch (error) {
-        return failFastOnUserInput(error);
-      }
+      });
     },
   };
 }
