@@ -168,7 +168,12 @@ else
   mv "$addon_cache.partial" "$addon_cache"
 fi
 mkdir -p "$(dirname "$binding_path")"
-cp "$addon_cache" "$binding_path"
+# Running processes map the addon into memory, so it is never overwritten in place:
+# an identical file is left alone and a different one is replaced by a rename.
+if ! cmp -s "$addon_cache" "$binding_path" 2>/dev/null; then
+  cp "$addon_cache" "$binding_path.partial"
+  mv "$binding_path.partial" "$binding_path"
+fi
 
 # Step 5: prove it loads.
 (cd "$repo_root" && node -e "
