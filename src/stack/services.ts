@@ -208,15 +208,20 @@ export async function stackUp(context: StackContext): Promise<ServiceStatus[]> {
   return [minio, temporal, mlflow];
 }
 
+/** Stops one service if `stackUp` started it; returns false when it was not running. */
+export async function stopService(context: StackContext, name: ServiceName): Promise<boolean> {
+  const record = await readPidRecord(pidPath(context, name));
+  const stopped = record !== undefined && (await stopProcess(record));
+  await removePidRecord(pidPath(context, name));
+  if (stopped) context.logger.info({ service: name, pid: record?.pid }, 'service stopped');
+  return stopped;
+}
+
 /** Stops exactly the processes that `stackUp` recorded, MLflow and Temporal before MinIO. */
 export async function stackDown(context: StackContext): Promise<Array<{ name: ServiceName; stopped: boolean }>> {
   const results: Array<{ name: ServiceName; stopped: boolean }> = [];
   for (const name of ['mlflow', 'temporal', 'minio'] as ServiceName[]) {
-    const record = await readPidRecord(pidPath(context, name));
-    const stopped = record !== undefined && (await stopProcess(record));
-    await removePidRecord(pidPath(context, name));
-    if (stopped) context.logger.info({ service: name, pid: record?.pid }, 'service stopped');
-    results.push({ name, stopped });
+    results.push({ name, stopped: await stopService(context, name) });
   }
   return results;
 }
