@@ -3,6 +3,7 @@ import { createDoctorActivities } from './doctor';
 import { createHandoverProbeActivities } from './handover-probe';
 import { createDatasetActivities } from './datasets';
 import { createPipelineRunActivities } from './pipeline-run';
+import { createPipelineStageActivities } from './pipeline-stages';
 import { createRetrievalActivities } from './retrieval';
 import { createRunReportActivities } from './run-report';
 import { createAlignmentActivities } from './alignment';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createRunReportActivities(deps),
     ...createAlignmentActivities(deps),
     ...createSensorActivities(deps),
+    ...createPipelineStageActivities(deps),
   };
 }
 

@@ -12,11 +12,15 @@ import { REPOSITORY_ROOT } from '../src/stack/versions';
 import type { RunConfig } from '../src/config/run-config';
 import type { PipelineProgress } from '../workflows/stage-tracker';
 import type { ActivityDependencies } from './dependencies';
+import type { AlignmentStageOutput, EpochSummary, SensorEvaluationOutput } from './pipeline-stages';
 import type { HasherEvaluation, HashingStageOutput, StageOutcome, TrackingContext } from './retrieval';
 
 /** Report sections that each pipeline stage feeds, so a missing stage is named where its data would be. */
 const SECTIONS_BY_STAGE: Record<string, DataSectionId[]> = {
   prepare: [],
+  'sensor-shallow': ['sensor', 'robustness', 'training'],
+  'sensor-deep': ['sensor', 'robustness', 'training'],
+  alignment: ['alignment', 'training'],
   hashing: ['training'],
   encode: ['codes'],
   index: ['index'],
@@ -24,6 +28,9 @@ const SECTIONS_BY_STAGE: Record<string, DataSectionId[]> = {
 };
 
 const LATENCY_QUERIES = 50;
+
+/** Architecture of each sensor-classifier variant, as the report names it. */
+const SENSOR_NETWORKS: Record<string, string> = { shallow: 'VGG-19 variant', deep: 'ResNet50 variant' };
 
 export interface RunReportInput {
   runKey: string;
@@ -38,6 +45,9 @@ export interface RunReportInput {
   evaluation?: HasherEvaluation[];
   codeShardKeys?: string[];
   index?: StageOutcome<{ indexName: string; version: number; codes: number }>['output'] & { config: IndexConfig; codeLengthBits: number };
+  /** Evaluations of the trained sensor-classifier variants, each with its training history. */
+  sensor?: Array<SensorEvaluationOutput & { history: EpochSummary[] }>;
+  alignment?: AlignmentStageOutput;
 }
 
 /** Returns the checked-out git commit, or the package version where the code is not a git checkout. */
@@ -82,6 +92,8 @@ export function createRunReportActivities(deps: ActivityDependencies) {
   return {
     /** Writes `reports/<runKey>/` and logs the page to the run's MLflow record. Returns the HTML object key. */
     async writeRunReport(input: RunReportInput): Promise<{ htmlKey: string; location: string }> {
+      // The sensor branches finish in any order; the report lists shallow before deep.
+      const sensorVariants = [...(input.sensor ?? [])].sort((a, b) => Object.keys(SENSOR_NETWORKS).indexOf(a.variant) - Object.keys(SENSOR_NETWORKS).indexOf(b.variant));
       const report: RunReport = {
         formatVersion: 1,
         runKey: input.runKey,
@@ -93,7 +105,11 @@ export function createRunReportActivities(deps: ActivityDependencies) {
         versions: {
           code: codeVersion(),
           backend: tf.getBackend() ?? 'unknown',
-          models: (input.hashing?.hashers ?? []).map((hasher) => ({ stage: `hashing-${hasher.kind}-${hasher.codeLengthBits}`, version: input.hashing?.modelVersion ?? '', location: hasher.key })),
+          models: [
+            ...sensorVariants.map((variant) => ({ stage: `sensor-${variant.variant}`, version: variant.modelVersion, location: variant.modelPrefix })),
+            ...(input.alignment === undefined ? [] : [{ stage: 'alignment', version: input.alignment.modelVersion, location: input.alignment.modelPrefix }]),
+            ...(input.hashing?.hashers ?? []).map((hasher) => ({ stage: `hashing-${hasher.kind}-${hasher.codeLengthBits}`, version: input.hashing?.modelVersion ?? '', location: hasher.key })),
+          ],
           index: input.index === undefined ? undefined : { name: input.index.indexName, version: `v${input.index.version}` },
         },
         stages: input.progress.stages.map((stage) => stageRecordFromTracked(stage, { sections: SECTIONS_BY_STAGE[stage.stage] })),
@@ -102,11 +118,37 @@ export function createRunReportActivities(deps: ActivityDependencies) {
       if (input.tracking !== undefined) report.tracking = { trackingUri: tracking.trackingUri, experimentId: input.tracking.experimentId, runId: input.tracking.parentRunId };
 
       const trainingHistories = (input.hashing?.hashers ?? []).filter((hasher) => hasher.lossHistory.length > 1);
-      if (trainingHistories.length > 0) {
-        report.training = trainingHistories.map((hasher) => ({
+      const training: NonNullable<RunReport['training']> = [
+        ...sensorVariants.map((variant) => ({
+          network: `sensor-${variant.variant}`,
+          epochs: variant.history.map((epoch) => ({ epoch: epoch.epoch, trainLoss: epoch.loss, trainAccuracy: epoch.accuracy })),
+        })),
+        ...(input.alignment === undefined ? [] : [{ network: 'alignment', epochs: input.alignment.history.map((epoch) => ({ epoch: epoch.epoch, trainLoss: epoch.loss })) }]),
+        ...trainingHistories.map((hasher) => ({
           network: `hashing-${hasher.kind}-${hasher.codeLengthBits}`,
           epochs: hasher.lossHistory.map((loss, index) => ({ epoch: index + 1, trainLoss: loss })),
-        }));
+        })),
+      ].filter((history) => history.epochs.length > 0);
+      if (training.length > 0) report.training = training;
+
+      if (sensorVariants.length > 0) {
+        report.sensorClassification = {
+          sensors: sensorVariants[0].sensors,
+          variants: sensorVariants.map((variant) => ({
+            variant: variant.variant,
+            network: SENSOR_NETWORKS[variant.variant],
+            overallCcr: variant.aggregateCcr,
+            ccrPerSensor: variant.ccrBySensor,
+            confusionMatrix: variant.confusion,
+          })),
+        };
+        const curves = sensorVariants.flatMap((variant) => variant.robustness);
+        if (curves.length > 0) report.robustness = curves;
+      }
+      if (input.alignment !== undefined) {
+        const overlays = [];
+        for (const overlay of input.alignment.overlays) overlays.push({ name: overlay.name, caption: overlay.caption, png: await store.get(overlay.key) });
+        report.alignment = { gridErrorBeforePx: input.alignment.gridErrorBeforePx, gridErrorAfterPx: input.alignment.gridErrorAfterPx, overlays };
       }
       if (input.evaluation !== undefined) {
         report.retrieval = { results: input.evaluation.map((row) => retrievalResultFromReport({ hasher: row.kind.toUpperCase(), codeLengthBits: row.codeLengthBits, report: row.report })) };

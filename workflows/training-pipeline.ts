@@ -1,9 +1,10 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { PipelineRunActivities } from '../activities/pipeline-run';
+import type { AlignmentStageOutput, PipelineStageActivities, SensorEvaluationOutput } from '../activities/pipeline-stages';
 import type { RetrievalActivities, TrackingContext } from '../activities/retrieval';
 import type { RunReportActivities, RunReportInput } from '../activities/run-report';
 import type { RunConfig } from '../src/config/run-config';
-import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
+import type { HashingConfig, IndexConfig, SensorStageConfig } from '../src/pipeline/config';
 import { prepareDatasetsWorkflow } from './prepare-datasets';
 import { StageTracker, type PipelineProgress } from './stage-tracker';
 
@@ -24,6 +25,10 @@ export interface PipelineSummary {
   progress: PipelineProgress;
   prepared: { manifestKey: string; images: number; quarantined: number };
   retrieval: Array<{ kind: string; codeLengthBits: number; mAP: number; rank1: number; hitRateAt10Percent: number }>;
+  /** Overall CCR on the test split per trained sensor-classifier variant; empty when the sensor stages were skipped. */
+  sensor: Array<{ variant: string; ccr: number }>;
+  /** Mean grid-point error over the held-out synthetic pairs, in pixels; absent when the alignment stage was skipped. */
+  alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number };
   index: { name: string; version: number; codes: number };
   mlflowRunId: string;
   /** Where the HTML run report was written. */
@@ -34,6 +39,9 @@ export const progressQuery = defineQuery<PipelineProgress>('progress');
 
 const STAGES = [
   { stage: 'prepare', queue: 'cpu' },
+  { stage: 'sensor-shallow', queue: 'gpu' },
+  { stage: 'sensor-deep', queue: 'gpu' },
+  { stage: 'alignment', queue: 'gpu' },
   { stage: 'hashing', queue: 'gpu' },
   { stage: 'encode', queue: 'gpu' },
   { stage: 'index', queue: 'cpu' },
@@ -44,10 +52,16 @@ const STAGES = [
 /** Retries for stages that may hit a restarting service; bad input fails at once. */
 const retry: ActivityOptions['retry'] = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['UserInputError'] };
 
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+}
+
 /**
- * The training-and-indexing pipeline: prepare data sets (one child workflow),
- * train and compare hashers, encode the gallery shard by shard, publish the
- * index and evaluate retrieval. Every stage is cached by content hash, so a
+ * The training-and-indexing pipeline. It prepares data sets (one child
+ * workflow) and then trains and evaluates the sensor classifiers and the
+ * alignment network in parallel, each only when its config section is
+ * present. It then trains and compares hashers, encodes the gallery shard
+ * by shard, publishes the index and evaluates retrieval. Every stage is cached by content hash, so a
  * rerun of the same config reuses finished stages.
  */
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineSummary> {
@@ -57,6 +71,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
 
   const cpu = proxyActivities<RetrievalActivities & PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
   const gpu = proxyActivities<RetrievalActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '6 hours', heartbeatTimeout: '10 minutes', retry });
+  // Network training heartbeats after every batch. The timeout covers one batch on a loaded worker, and also the
+  // alignment evaluation after the last epoch, because that sends no heartbeats. A retry resumes from the newest epoch checkpoint.
+  const networks = proxyActivities<PipelineStageActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '24 hours', heartbeatTimeout: '10 minutes', retry });
   const bookkeeping = proxyActivities<PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '1 minute', retry });
   const reporting = proxyActivities<RunReportActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '10 minutes', retry });
   const startedAtMs = Date.now();
@@ -75,6 +92,46 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       return { ...output, cached: reused, detail: `${output.images} images, ${output.quarantined} quarantined` };
     });
     reportInput.preparedManifestKey = prepared.manifestKey;
+
+    // The sensor classifiers and the alignment network need only the prepared data, so they train in parallel.
+    const sensorBranch = async (variant: 'shallow' | 'deep'): Promise<SensorEvaluationOutput | undefined> => {
+      const stage = `sensor-${variant}`;
+      const sensor: SensorStageConfig | undefined = config.sensor;
+      if (sensor === undefined) {
+        tracker.skip(stage, 'the run config has no sensor section');
+        return undefined;
+      }
+      if (!sensor.variants.includes(variant)) {
+        tracker.skip(stage, `sensor.variants does not list ${variant}`);
+        return undefined;
+      }
+      const evaluated = await tracker.run(stage, async () => {
+        const training = await networks.trainSensorStage({ preparedManifestKey: prepared.manifestKey, variant, sensor, seed: config.seed, experiment: config.tracking.experiment, tracking });
+        const evaluation = await networks.evaluateSensorStage({ preparedManifestKey: prepared.manifestKey, training, sensor, seed: config.seed });
+        return { ...evaluation, cached: training.cached && evaluation.cached, detail: `${training.detail}; ${evaluation.detail}`, history: training.output.history };
+      });
+      reportInput.sensor = [...(reportInput.sensor ?? []), { ...evaluated.output, history: evaluated.history }];
+      return evaluated.output;
+    };
+    const alignmentBranch = async (): Promise<AlignmentStageOutput | undefined> => {
+      const alignment = config.alignment;
+      if (alignment === undefined) {
+        tracker.skip('alignment', 'the run config has no alignment section');
+        return undefined;
+      }
+      const trained = await tracker.run('alignment', () => networks.trainAlignmentStage({ preparedManifestKey: prepared.manifestKey, alignment, seed: config.seed, experiment: config.tracking.experiment, tracking }));
+      reportInput.alignment = trained.output;
+      return trained.output;
+    };
+    // Every branch runs to its end before a failure is raised, so the report shows each one's real outcome.
+    const branches = await Promise.allSettled([sensorBranch('shallow'), sensorBranch('deep'), alignmentBranch()]);
+    const failedBranch = branches.find((branch): branch is PromiseRejectedResult => branch.status === 'rejected');
+    if (failedBranch !== undefined) throw failedBranch.reason;
+    const [shallow, deep, alignment] = branches.map((branch) => (branch.status === 'fulfilled' ? branch.value : undefined)) as [
+      SensorEvaluationOutput | undefined,
+      SensorEvaluationOutput | undefined,
+      AlignmentStageOutput | undefined,
+    ];
 
     const hashing = await tracker.run('hashing', () => gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, tracking }));
     reportInput.hashing = hashing.output;
@@ -115,13 +172,28 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       hitRateAt10Percent: row.report.hitRateByPenetration.find((point) => Math.abs(point.penetrationRate - 0.1) < 1e-9)?.hitRate ?? Number.NaN,
     }));
     const best = Math.max(...retrieval.map((row) => row.mAP));
-    await bookkeeping.finishPipelineRun({ tracking, status: 'FINISHED', summary: { images: prepared.images, quarantined: prepared.quarantined, index_codes: index.output.codes, best_mAP: best } });
+    const networkSummary: Record<string, number> = {};
+    for (const evaluated of [shallow, deep]) if (evaluated !== undefined) networkSummary[`sensor_ccr_${evaluated.variant}`] = evaluated.aggregateCcr;
+    if (alignment !== undefined) {
+      networkSummary.alignment_grid_error_before_px = mean(alignment.gridErrorBeforePx);
+      networkSummary.alignment_grid_error_after_px = mean(alignment.gridErrorAfterPx);
+    }
+    await bookkeeping.finishPipelineRun({
+      tracking,
+      status: 'FINISHED',
+      summary: { images: prepared.images, quarantined: prepared.quarantined, index_codes: index.output.codes, best_mAP: best, ...networkSummary },
+    });
 
     return {
       runKey: input.runKey,
       progress: tracker.snapshot(),
       prepared: { manifestKey: prepared.manifestKey, images: prepared.images, quarantined: prepared.quarantined },
       retrieval,
+      sensor: [shallow, deep].flatMap((evaluated) => (evaluated === undefined ? [] : [{ variant: evaluated.variant, ccr: evaluated.aggregateCcr }])),
+      alignment:
+        alignment === undefined
+          ? undefined
+          : { pairs: alignment.gridErrorBeforePx.length, gridErrorBeforePx: mean(alignment.gridErrorBeforePx), gridErrorAfterPx: mean(alignment.gridErrorAfterPx) },
       index: { name: index.output.indexName, version: index.output.version, codes: index.output.codes },
       mlflowRunId: tracking.parentRunId,
       reportLocation: report.location,

@@ -88,6 +88,20 @@ async function followProgress(handle: WorkflowHandle, result: Promise<unknown>):
   }
 }
 
+/** Formats the sensor-classifier and alignment results of a summary: `CCR shallow vs deep: …` and `alignment grid error before/after: …`. */
+export function networkSummaryLines(summary: Pick<PipelineSummary, 'sensor' | 'alignment'>): string[] {
+  const lines: string[] = [];
+  if (summary.sensor.length > 0) {
+    const percent = (fraction: number): string => `${(fraction * 100).toFixed(1)}%`;
+    lines.push(`CCR ${summary.sensor.map((row) => row.variant).join(' vs ')}: ${summary.sensor.map((row) => percent(row.ccr)).join(' vs ')} (sensor classification on the test split)`);
+  }
+  if (summary.alignment !== undefined) {
+    const { gridErrorBeforePx, gridErrorAfterPx, pairs } = summary.alignment;
+    lines.push(`alignment grid error before/after: ${gridErrorBeforePx.toFixed(2)} px / ${gridErrorAfterPx.toFixed(2)} px (mean over ${pairs} held-out synthetic pairs)`);
+  }
+  return lines;
+}
+
 function printSummary(summary: PipelineSummary, environment: Environment, workflowId: string, elapsedMs: number): void {
   const uiPort = process.env.WHORL_TEMPORAL_UI_PORT ?? '8233';
   const cachedStages = summary.progress.stages.filter((stage) => stage.status === 'cached').map((stage) => stage.stage);
@@ -100,6 +114,7 @@ function printSummary(summary: PipelineSummary, environment: Environment, workfl
   for (const row of summary.retrieval) {
     console.log(`  ${row.kind.padEnd(14)} ${String(row.codeLengthBits).padStart(4)} ${row.mAP.toFixed(3).padStart(7)} ${row.rank1.toFixed(3).padStart(7)} ${row.hitRateAt10Percent.toFixed(3).padStart(8)}`);
   }
+  for (const line of networkSummaryLines(summary)) console.log(line);
   console.log(`Temporal: http://127.0.0.1:${uiPort}/namespaces/${environment.temporal.namespace}/workflows/${workflowId}`);
   console.log(`MLflow:   ${environment.mlflow.uri}/#/experiments/runs/${summary.mlflowRunId}`);
   console.log(`report:   ${summary.reportLocation} (open it with "whorl report ${summary.runKey} --out report.html")`);

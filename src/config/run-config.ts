@@ -3,7 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UserInputError } from './errors';
 import { dataConfigSchema } from '../datasets/config';
-import { hashingConfigSchema, indexConfigSchema } from '../pipeline/config';
+import { alignmentStageConfigSchema, hashingConfigSchema, indexConfigSchema, sensorStageConfigSchema } from '../pipeline/config';
 
 /**
  * Schema of a YAML run config. Objects are strict, so a misspelt key fails
@@ -42,6 +42,10 @@ export const runConfigSchema = z
     hashing: hashingConfigSchema.optional(),
     /** Name and sharding of the published gallery index. */
     index: indexConfigSchema.optional(),
+    /** Sensor classifiers to train and evaluate; the pipeline skips the sensor stages when absent. */
+    sensor: sensorStageConfigSchema.optional(),
+    /** Alignment network to train and evaluate; the pipeline skips the alignment stage when absent. */
+    alignment: alignmentStageConfigSchema.optional(),
     tensors: z
       .object({
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -45,3 +45,57 @@ export const indexConfigSchema = z
 
 export type HashingConfig = z.infer<typeof hashingConfigSchema>;
 export type IndexConfig = z.infer<typeof indexConfigSchema>;
+
+/** Sensor-classifier variants: `shallow` is the VGG-19 variant, `deep` the ResNet50 variant. */
+export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
+
+/**
+ * The `sensor` section: which sensor classifiers the pipeline trains and
+ * evaluates. Fields left out keep the values of the `size` preset
+ * (CPU_SENSOR_TRAINING or PAPER_SENSOR_TRAINING in src/sensors/train.ts).
+ */
+export const sensorStageConfigSchema = z
+  .object({
+    variants: z.array(z.enum(SENSOR_VARIANTS)).min(1).default(['shallow', 'deep']),
+    /** Training preset: `cpu` (64-pixel gray input, quarter widths) or `paper` (224-pixel RGB input, published widths). */
+    size: z.enum(['cpu', 'paper']).default('cpu'),
+    epochs: z.number().int().positive().max(1000).optional(),
+    batchSize: z.number().int().positive().max(1024).optional(),
+    /** Side of the square model input, in pixels. */
+    inputSizePx: z.number().int().min(16).max(512).optional(),
+    widthMultiplier: z.number().positive().max(4).optional(),
+    learningRate: z.number().positive().max(1).optional(),
+    /** Evaluate the test split under rotation, occlusion and noise as well; off for a quick run. */
+    robustness: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((sensor, context) => {
+    if (new Set(sensor.variants).size !== sensor.variants.length) {
+      context.addIssue({ code: 'custom', path: ['variants'], message: 'must not list a variant twice' });
+    }
+  });
+
+/** The `alignment` section: training of the affine alignment network on synthetic warps of the training fingers. */
+export const alignmentStageConfigSchema = z
+  .object({
+    /** Network size: `cpu` (64-pixel input) or `paper` (240-pixel input, VGG-16 features). */
+    preset: z.enum(['cpu', 'paper']).default('cpu'),
+    epochs: z.number().int().positive().max(1000).default(10),
+    batchesPerEpoch: z.number().int().positive().max(100_000).default(20),
+    /** Synthetic pairs per training step. */
+    batchSize: z.number().int().positive().max(1024).default(16),
+    /** Adam learning rate. */
+    learningRate: z.number().positive().max(1).default(0.001),
+    /** Held-out synthetic pairs whose grid-point error the report shows before and after alignment. */
+    evaluationPairCount: z.number().int().positive().max(10_000).default(256),
+    /** Real impression pairs of held-out fingers for the correlation figures. */
+    maxImpressionPairs: z.number().int().positive().max(10_000).default(200),
+    /** `per-sensor` stores one reference frame per sensor beside the global one. */
+    referenceMode: z.enum(['global', 'per-sensor']).default('global'),
+    /** Evaluation pairs drawn as before/after overlays in the report. */
+    overlays: z.number().int().min(0).max(16).default(4),
+  })
+  .strict();
+
+export type SensorStageConfig = z.infer<typeof sensorStageConfigSchema>;
+export type AlignmentStageConfig = z.infer<typeof alignmentStageConfigSchema>;

@@ -15,8 +15,17 @@ describe('training pipeline', function () {
   it('runs every stage, then serves a rerun from cache', async () => {
     const first = await runPipeline({ configPath, startStack: false, startWorkers: true, runKey: `tiny-${Date.now()}` });
     const statuses = Object.fromEntries(first.summary.progress.stages.map((stage) => [stage.stage, stage.status]));
-    assert.deepEqual(Object.keys(statuses), ['prepare', 'hashing', 'encode', 'index', 'evaluate', 'report']);
-    for (const [stage, status] of Object.entries(statuses)) assert.ok(status === 'done' || status === 'cached', `${stage} ended ${status}`);
+    assert.deepEqual(Object.keys(statuses), ['prepare', 'sensor-shallow', 'sensor-deep', 'alignment', 'hashing', 'encode', 'index', 'evaluate', 'report']);
+    // The tiny config has no sensor or alignment section, so those stages are skipped with that reason.
+    for (const stage of first.summary.progress.stages.filter((entry) => ['sensor-shallow', 'sensor-deep', 'alignment'].includes(entry.stage))) {
+      assert.equal(stage.status, 'skipped', `${stage.stage} ended ${stage.status}`);
+      assert.match(stage.detail ?? '', /has no (sensor|alignment) section/);
+    }
+    assert.deepEqual(first.summary.sensor, []);
+    assert.equal(first.summary.alignment, undefined);
+    for (const [stage, status] of Object.entries(statuses)) {
+      if (!['sensor-shallow', 'sensor-deep', 'alignment'].includes(stage)) assert.ok(status === 'done' || status === 'cached', `${stage} ended ${status}`);
+    }
     assert.equal(first.summary.prepared.images, 72);
     assert.equal(first.summary.prepared.quarantined, 0);
     assert.deepEqual(first.summary.retrieval.map((row) => `${row.kind}-${row.codeLengthBits}`), ['dh-32', 'lsh-32']);
