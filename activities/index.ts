@@ -8,6 +8,7 @@ import { createRetrievalActivities } from './retrieval';
 import { createRunReportActivities } from './run-report';
 import { createAlignmentActivities } from './alignment';
 import { createSensorActivities } from './sensor';
+import { createReindexActivities } from './reindex';
 
 export type { ActivityDependencies } from './dependencies';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createAlignmentActivities(deps),
     ...createSensorActivities(deps),
     ...createPipelineStageActivities(deps),
+    ...createReindexActivities(deps),
   };
 }
 

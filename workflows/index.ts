@@ -3,3 +3,4 @@ export { doctorWorkflow } from './doctor';
 export { handoverProbeWorkflow } from './handover-probe';
 export { prepareDatasetsWorkflow } from './prepare-datasets';
 export { trainingPipeline } from './training-pipeline';
+export { reindexWorkflow } from './reindex';

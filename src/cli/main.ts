@@ -8,6 +8,7 @@ import { reportCommand } from './report-command';
 import { indexCommand, searchCommand } from './index-command';
 import { dataCommand } from './data-command';
 import { compareCommand } from './compare-command';
+import { reindexCommand } from './reindex-command';
 
 const program = new Command('whorl')
   .description('learn compact binary codes for fingerprint images and search them at scale')
@@ -20,7 +21,8 @@ const program = new Command('whorl')
   .addCommand(indexCommand())
   .addCommand(searchCommand())
   .addCommand(dataCommand())
-  .addCommand(compareCommand());
+  .addCommand(compareCommand())
+  .addCommand(reindexCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof UserInputError) {

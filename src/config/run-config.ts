@@ -3,7 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UserInputError } from './errors';
 import { dataConfigSchema } from '../datasets/config';
-import { alignmentStageConfigSchema, hashingConfigSchema, indexConfigSchema, sensorStageConfigSchema } from '../pipeline/config';
+import { alignmentStageConfigSchema, hashingConfigSchema, indexConfigSchema, reindexConfigSchema, sensorStageConfigSchema } from '../pipeline/config';
 
 /**
  * Schema of a YAML run config. Objects are strict, so a misspelt key fails
@@ -46,6 +46,8 @@ export const runConfigSchema = z
     sensor: sensorStageConfigSchema.optional(),
     /** Alignment network to train and evaluate; the pipeline skips the alignment stage when absent. */
     alignment: alignmentStageConfigSchema.optional(),
+    /** Nightly re-indexing of a gallery into an existing index; see src/pipeline/config.ts. */
+    reindex: reindexConfigSchema.optional(),
     tensors: z
       .object({
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),

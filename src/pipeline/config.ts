@@ -46,6 +46,40 @@ export const indexConfigSchema = z
 export type HashingConfig = z.infer<typeof hashingConfigSchema>;
 export type IndexConfig = z.infer<typeof indexConfigSchema>;
 
+/**
+ * The gallery folder or object-store prefix that nightly re-indexing reads.
+ * `name` prefixes image ids (`<name>/<path>`), so it must stay the same
+ * between runs for the index to recognise images it already contains.
+ */
+export const reindexGallerySchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter or digit').default('gallery'),
+    layout: z.enum(['auto', 'fvc', 'iitk', 'iitd-molf', 'manifest']).default('auto'),
+    root: z.string().min(1).optional(),
+    storePrefix: z.string().min(1).optional(),
+    dataset: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    /** CSV manifest for the manifest layout: relative to the gallery root, or absolute. */
+    manifest: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((gallery) => (gallery.root === undefined) !== (gallery.storePrefix === undefined), {
+    path: ['root'],
+    message: 'set exactly one of root (a local folder) or storePrefix (an object-store prefix)',
+  });
+
+/** The `reindex` section: which index nightly re-indexing extends, from which gallery, and when it compacts. */
+export const reindexConfigSchema = z
+  .object({
+    index: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    gallery: reindexGallerySchema,
+    /** Compact the index into base shards once it has more delta segments than this. */
+    compactAfterDeltas: z.number().int().nonnegative().max(1000).default(8),
+  })
+  .strict();
+
+export type ReindexGalleryConfig = z.infer<typeof reindexGallerySchema>;
+export type ReindexConfig = z.infer<typeof reindexConfigSchema>;
+
 /** Sensor-classifier variants: `shallow` is the VGG-19 variant, `deep` the ResNet50 variant. */
 export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
 
