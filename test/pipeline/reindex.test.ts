@@ -131,6 +131,36 @@ describe('reindex workflow', function () {
     assert.equal(rerun.summary.version, rerun.summary.previousVersion);
   });
 
+  it('reads a gallery under a store prefix', async () => {
+    // A second gallery on an object-store prefix: its name differs, so the first gallery's watermark does not apply to it.
+    const prefix = `test-galleries/${indexName}/`;
+    const keys: string[] = [];
+    for (const name of await readdir(join(generatedDir, 'DB1_A'))) keys.push(`DB1_A/${name}`);
+    for (const path of [...keys, 'sensors.json']) await store.put(prefix + path, await readFile(join(generatedDir, path)));
+    const config = parseYaml(await readFile(configPath, 'utf8')) as { reindex: Record<string, unknown> };
+    config.reindex.gallery = { name: 'store-gallery', storePrefix: prefix, layout: 'fvc' };
+    const storeConfigPath = join(workDir, 'reindex-store.yaml');
+    await writeFile(storeConfigPath, stringifyYaml(config));
+
+    try {
+      const before = await requireCurrent(store, indexName);
+      const first = await runReindex({ configPath: storeConfigPath, startWorkers: false });
+      assert.equal(first.summary.encoded, keys.length);
+      assert.equal(first.summary.alreadyIndexed, 0);
+      assert.equal((await requireCurrent(store, indexName)).manifest.liveCount, before.manifest.liveCount + keys.length);
+      assert.equal(first.summary.galleryWatermark, `store-gallery/${[...keys].sort().at(-1)}`);
+
+      // The folder gallery's watermark was replaced, so every image of it is a candidate again, and all are skipped by id.
+      const folder = await runReindex({ configPath, startWorkers: false });
+      assert.equal(folder.summary.encoded, 0);
+      assert.equal(folder.summary.appended, 0);
+      assert.ok(folder.summary.alreadyIndexed >= 2 * keys.length, `only ${folder.summary.alreadyIndexed} folder images were recognised as indexed`);
+      assert.equal(folder.summary.version, folder.summary.previousVersion);
+    } finally {
+      for (const path of [...keys, 'sensors.json']) await store.delete(prefix + path);
+    }
+  });
+
   it('schedules a run that a trigger completes', async () => {
     const client = await connectClient(environment);
     try {
