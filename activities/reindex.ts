@@ -87,6 +87,8 @@ export interface ReindexPlan {
   paths: string[];
   /** Images after the watermark whose ids are already in the index. */
   alreadyIndexed: number;
+  /** Watermark in the manifest when the run started. */
+  watermark: string | null;
   /** Watermark to record once `paths` are appended: the id of the last one. */
   nextWatermark: string | null;
 }
@@ -165,6 +167,7 @@ export function createReindexActivities(deps: ActivityDependencies) {
           codeLengthBits: manifest.codeLengthBits,
           paths: selection.paths,
           alreadyIndexed: selection.alreadyIndexed,
+          watermark: manifest.galleryWatermark,
           nextWatermark: last === undefined ? manifest.galleryWatermark : `${input.gallery.name}/${last}`,
         };
       });

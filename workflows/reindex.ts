@@ -21,6 +21,7 @@ export interface ReindexSummary {
   appended: number;
   alreadyIndexed: number;
   quarantined: string[];
+  /** Watermark of the version the run leaves current. */
   galleryWatermark: string | null;
   compacted: boolean;
 }
@@ -52,7 +53,7 @@ export async function reindexWorkflow(input: ReindexInput): Promise<ReindexSumma
     appended: 0,
     alreadyIndexed: plan.alreadyIndexed,
     quarantined: [],
-    galleryWatermark: plan.nextWatermark,
+    galleryWatermark: plan.watermark,
     compacted: false,
   };
   if (plan.paths.length === 0) return summary;
@@ -64,6 +65,8 @@ export async function reindexWorkflow(input: ReindexInput): Promise<ReindexSumma
   const appended = await cpu.appendGalleryDelta({ index: reindex.index, codeShardKey: encoded.codeShardKey, modelVersion: plan.modelVersion, galleryWatermark: plan.nextWatermark });
   summary.appended = appended.appended;
   summary.version = appended.version;
+  // Nothing is published when every image was quarantined or already present, so the watermark stays.
+  if (appended.appended > 0) summary.galleryWatermark = plan.nextWatermark;
 
   if (appended.deltaSegments > reindex.compactAfterDeltas) {
     const compacted = await cpu.compactGalleryIndex({ index: reindex.index });

@@ -75,6 +75,9 @@ describe('reindex workflow', function () {
 
   after(async () => {
     await Promise.all(workers.map((worker) => stopWorkerProcess(worker)));
+    for (const prefix of [`index/${indexName}/`, `reindex/${indexName}/`]) {
+      for (const object of await store.list(prefix)) await store.delete(object.key);
+    }
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
   });
 
