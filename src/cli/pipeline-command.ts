@@ -5,6 +5,8 @@ import { loadEnvironment, type Environment } from '../config/environment';
 import { UserInputError } from '../config/errors';
 import { loadRunConfig, type RunConfig } from '../config/run-config';
 import { connectClient } from '../orchestration/client';
+import { readPreparedManifest } from '../datasets/manifest';
+import { createStore } from '../storage';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../orchestration/worker-processes';
 import { stackUp } from '../stack/services';
 import type { PipelineConfig, PipelineSummary } from '../../workflows/training-pipeline';
@@ -102,12 +104,21 @@ export function networkSummaryLines(summary: Pick<PipelineSummary, 'sensor' | 'a
   return lines;
 }
 
-function printSummary(summary: PipelineSummary, environment: Environment, workflowId: string, elapsedMs: number): void {
+/** Lists the quarantined inputs of a prepared data set, one line each with its reason, at most `limit` lines. */
+export async function quarantineLines(manifestKey: string, environment: Environment, limit = 20): Promise<string[]> {
+  const manifest = await readPreparedManifest(createStore(environment), manifestKey);
+  const lines = manifest.quarantine.slice(0, limit).map((entry) => `  ${entry.source}/${entry.path}: ${entry.reason} (${entry.detail})`);
+  if (manifest.quarantine.length > limit) lines.push(`  … and ${manifest.quarantine.length - limit} more; see "whorl data inspect ${manifestKey}"`);
+  return lines;
+}
+
+async function printSummary(summary: PipelineSummary, environment: Environment, workflowId: string, elapsedMs: number): Promise<void> {
   const uiPort = process.env.WHORL_TEMPORAL_UI_PORT ?? '8233';
   const cachedStages = summary.progress.stages.filter((stage) => stage.status === 'cached').map((stage) => stage.stage);
   console.log('');
   console.log(`run ${summary.runKey} finished in ${formatDuration(elapsedMs)}${cachedStages.length > 0 ? `; served from cache: ${cachedStages.join(', ')}` : ''}`);
   console.log(`prepared: ${summary.prepared.images} images, ${summary.prepared.quarantined} quarantined (${summary.prepared.manifestKey})`);
+  if (summary.prepared.quarantined > 0) for (const line of await quarantineLines(summary.prepared.manifestKey, environment)) console.log(line);
   console.log(`index:    ${summary.index.name} v${summary.index.version}, ${summary.index.codes} codes`);
   console.log('retrieval on held-out fingers (probe impressions against gallery impressions):');
   console.log(`  ${'hasher'.padEnd(14)} ${'bits'.padStart(4)} ${'mAP'.padStart(7)} ${'rank-1'.padStart(7)} ${'hit@10%'.padStart(8)}`);
@@ -193,7 +204,7 @@ export function pipelineCommand(): Command {
     .action(async (options: { config: string; stack: boolean; workers: boolean; runKey?: string }) => {
       const environment = loadEnvironment();
       const { summary, workflowId, elapsedMs } = await runPipeline({ configPath: options.config, startStack: options.stack, startWorkers: options.workers, runKey: options.runKey });
-      printSummary(summary, environment, workflowId, elapsedMs);
+      await printSummary(summary, environment, workflowId, elapsedMs);
     });
 
   pipeline

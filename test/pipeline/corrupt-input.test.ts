@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { runPipeline } from '../../src/cli/pipeline-command';
+import { quarantineLines, runPipeline } from '../../src/cli/pipeline-command';
 import { loadEnvironment } from '../../src/config/environment';
 import { readPreparedManifest } from '../../src/datasets/manifest';
 import { createStore } from '../../src/storage';
@@ -69,5 +69,10 @@ describe('pipeline with corrupt input files', function () {
     const quarantined = manifest.quarantine.map((entry) => entry.path).sort();
     assert.deepEqual(quarantined.map((path) => path.replace(/^fvc2002\//, '')), brokenFiles);
     for (const entry of manifest.quarantine) assert.ok(entry.detail.length > 0, `quarantine of ${entry.path} needs a reason`);
+
+    // The printed summary lists each quarantined file with its reason.
+    const lines = await quarantineLines(summary.prepared.manifestKey, loadEnvironment());
+    assert.equal(lines.length, 2);
+    for (const file of brokenFiles) assert.ok(lines.some((line) => line.includes(file)), `summary should list ${file}: ${lines.join(' | ')}`);
   });
 });
