@@ -14,7 +14,8 @@ const HISTORY_DIR = join(__dirname, '..', 'histories');
  */
 describe('workflow replay', function () {
   this.timeout(180_000);
-  const files = readdirSync(HISTORY_DIR).filter((name) => name.endsWith('.json')).sort();
+  const files = readdirSync(HISTORY_DIR).filter((name) => name.endsWith('.json') && name !== 'workflow-ids.json').sort();
+  const workflowIds = JSON.parse(readFileSync(join(HISTORY_DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
 
   it('finds recorded histories', () => {
     assert.ok(files.length >= 2, `expected recorded histories in ${HISTORY_DIR}, found ${files.join(', ')}`);
@@ -22,7 +23,10 @@ describe('workflow replay', function () {
 
   it('replays every recorded history without nondeterminism', async () => {
     const workflowBundle = await bundleWorkflows();
-    const histories = files.map((name) => ({ workflowId: name.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, name), 'utf8'))) }));
+    const histories = files.map((file) => {
+      const name = file.replace(/\.json$/, '');
+      return { workflowId: workflowIds[name] ?? name, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'))) };
+    });
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
       if (result.error !== undefined) failures.push(`${result.workflowId}: ${result.error.message}`);
