@@ -73,7 +73,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
   const gpu = proxyActivities<RetrievalActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '6 hours', heartbeatTimeout: '10 minutes', retry });
   // Network training heartbeats after every batch. The timeout covers one batch on a loaded worker, and also the
   // alignment evaluation after the last epoch, because that sends no heartbeats. A retry resumes from the newest epoch checkpoint.
-  const networks = proxyActivities<PipelineStageActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '24 hours', heartbeatTimeout: '10 minutes', retry });
+  // Runs started before the timeouts section existed carry no value for it, so replay falls back to the old 10 minutes.
+  const trainingHeartbeatSeconds = (config.timeouts as PipelineConfig['timeouts'] | undefined)?.trainingHeartbeatSeconds ?? 600;
+  const networks = proxyActivities<PipelineStageActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '24 hours', heartbeatTimeout: `${trainingHeartbeatSeconds} seconds`, retry });
   const bookkeeping = proxyActivities<PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '1 minute', retry });
   const reporting = proxyActivities<RunReportActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '10 minutes', retry });
   const startedAtMs = Date.now();

@@ -48,6 +48,14 @@ export const runConfigSchema = z
     alignment: alignmentStageConfigSchema.optional(),
     /** Nightly re-indexing of a gallery into an existing index; see src/pipeline/config.ts. */
     reindex: reindexConfigSchema.optional(),
+    /** Heartbeat timeouts: how long a silent activity may run before Temporal retries it on another worker. */
+    timeouts: z
+      .object({
+        /** For network training stages, which heartbeat once per batch. */
+        trainingHeartbeatSeconds: z.number().int().min(5).max(86_400).default(600),
+      })
+      .strict()
+      .default({ trainingHeartbeatSeconds: 600 }),
     tensors: z
       .object({
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -80,6 +80,17 @@ function toRun(raw: RawRun): Run {
   };
 }
 
+/**
+ * JSON has no NaN or infinities, so they travel as the strings "NaN",
+ * "Infinity" and "-Infinity", which the protobuf JSON mapping that MLflow's
+ * REST API parses accepts for double fields.
+ */
+function jsonNumber(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? 'Infinity' : '-Infinity';
+}
+
 function chunks<T>(items: T[], size: number): T[][] {
   const result: T[][] = [];
   for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
@@ -166,7 +177,7 @@ export class MlflowClient {
     const now = Date.now();
     const metrics = (batch.metrics ?? []).map((metric) => ({
       key: metric.key,
-      value: metric.value,
+      value: jsonNumber(metric.value),
       timestamp: metric.timestampMs ?? now,
       step: metric.step ?? 0,
     }));

@@ -42,6 +42,16 @@ describe('MLflow client against the local server', () => {
     assert.equal((await client.getRun(run.runId)).metrics.loss, 1 / 1500);
   });
 
+  it('stores NaN and infinite metric values', async () => {
+    const run = await client.createRun({ experimentId, runName: 'non-finite' });
+    await client.logBatch(run.runId, { metrics: [{ key: 'ratio', value: Number.NaN }, { key: 'bound', value: Number.POSITIVE_INFINITY }, { key: 'floor', value: Number.NEGATIVE_INFINITY }] });
+    const stored = await client.getRun(run.runId);
+    assert.ok(Number.isNaN(Number(stored.metrics.ratio)), `ratio is ${stored.metrics.ratio}`);
+    // MLflow 3.17 stores infinities as the largest finite doubles.
+    assert.ok(Number(stored.metrics.bound) >= Number.MAX_VALUE, `bound is ${stored.metrics.bound}`);
+    assert.ok(Number(stored.metrics.floor) <= -Number.MAX_VALUE, `floor is ${stored.metrics.floor}`);
+  });
+
   it('links nested runs to their parent and finds them by tag', async () => {
     const parent = await client.createRun({ experimentId, runName: 'pipeline', tags: { 'whorl.kind': 'pipeline' } });
     const shallow = await client.createRun({ experimentId, runName: 'shallow', parentRunId: parent.runId, tags: { variant: 'shallow' } });
