@@ -362,9 +362,6 @@ async function main(): Promise<void> {
   const { model, references } = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
 
-  const tracking = options.tracking ? MlflowClient.fromEnvironment(loadEnvironment()) : undefined;
-  const experimentId = tracking === undefined ? undefined : await tracking.getOrCreateExperiment(EXPERIMENT);
-
   const rows: ResultRow[] = [{ method: 'chance, database known', alignment: false, ...scoreDatabaseChance(gallery, probes, galleryLabels, probeLabels, heldOutRows) }];
   for (const setting of options.alignment) {
     const aligned = setting === 'on';
@@ -401,21 +398,30 @@ async function main(): Promise<void> {
           trainSeconds,
           mlflowRunId: undefined,
         };
-        if (tracking !== undefined && experimentId !== undefined) {
-          row.mlflowRunId = await logRun(tracking, experimentId, row, options, { gallery: gallery.length, probes: probes.length, train: synthetic.length });
-        }
         rows.push(row);
         logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, mAP: row.meanAveragePrecision, topK: row.topKHitRate, trainSeconds }, 'scored hasher');
       }
     }
   }
 
-  const table = formatTable(rows);
-  console.log(table);
-  console.log(`total ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
-  if (options.json !== undefined) {
+  console.log(formatTable(rows));
+  console.log(`total ${((Date.now() - startedAt) / 1000).toFixed(0)} s before MLflow logging`);
+  const writeJson = (): void => {
+    if (options.json === undefined) return;
     mkdirSync(dirname(options.json), { recursive: true });
     writeFileSync(options.json, JSON.stringify({ options, rows, totalSeconds: (Date.now() - startedAt) / 1000 }, null, 2));
+  };
+  writeJson();
+
+  // Runs are logged after scoring, so an unreachable MLflow server fails the logging but keeps the table and the JSON.
+  if (options.tracking) {
+    const tracking = MlflowClient.fromEnvironment(loadEnvironment());
+    const experimentId = await tracking.getOrCreateExperiment(EXPERIMENT);
+    for (const row of rows.filter((candidate) => candidate.codeLengthBits !== undefined)) {
+      row.mlflowRunId = await logRun(tracking, experimentId, row, options, { gallery: gallery.length, probes: probes.length, train: synthetic.length });
+    }
+    writeJson();
+    logger.info({ experiment: EXPERIMENT, runs: rows.filter((row) => row.mlflowRunId !== undefined).length }, 'logged MLflow runs');
   }
 }
 
