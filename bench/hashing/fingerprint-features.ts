@@ -1,5 +1,6 @@
 import { createFeatureMatrix, type FeatureMatrix } from '../../src/hashing/feature-matrix';
 import type { GrayImage } from '../../src/imaging';
+import { normalizeFeatureRow } from '../../src/pipeline/features';
 
 /**
  * Ridge orientation field features: for each cell of a `gridCells` ×
@@ -17,7 +18,7 @@ export function orientationFieldFeatures(images: GrayImage[], gridCells: number)
   images.forEach((image, row) => {
     const cells = data.subarray(row * dimension, (row + 1) * dimension);
     accumulateOrientation(image, gridCells, cells);
-    normalizeRow(cells);
+    normalizeFeatureRow(cells);
   });
   return createFeatureMatrix(data, images.length, dimension);
 }
@@ -44,17 +45,4 @@ function accumulateOrientation(image: GrayImage, gridCells: number, cells: Float
     cells[2 * cell] = energy[cell] > 0 ? cosine[cell] / energy[cell] : 0;
     cells[2 * cell + 1] = energy[cell] > 0 ? sine[cell] / energy[cell] : 0;
   }
-}
-
-function normalizeRow(values: Float32Array): void {
-  let mean = 0;
-  for (const value of values) mean += value;
-  mean /= values.length;
-  let squares = 0;
-  for (let index = 0; index < values.length; index++) {
-    values[index] -= mean;
-    squares += values[index] * values[index];
-  }
-  const norm = Math.sqrt(squares);
-  if (norm > 0) for (let index = 0; index < values.length; index++) values[index] /= norm;
 }

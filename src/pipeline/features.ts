@@ -12,7 +12,7 @@ export function pixelFeatures(images: PreparedImage[], sizePx: number): FeatureM
   images.forEach((image, row) => {
     const cells = data.subarray(row * dimension, (row + 1) * dimension);
     averageDown(image, sizePx, cells);
-    normalize(cells);
+    normalizeFeatureRow(cells);
   });
   return createFeatureMatrix(data, images.length, dimension);
 }
@@ -30,7 +30,8 @@ function averageDown(image: PreparedImage, sizePx: number, cells: Float32Array):
   for (let index = 0; index < cells.length; index++) cells[index] = counts[index] > 0 ? cells[index] / counts[index] : 0;
 }
 
-function normalize(values: Float32Array): void {
+/** Centres a feature row on zero and scales it to unit L2 norm, in place. */
+export function normalizeFeatureRow(values: Float32Array): void {
   let mean = 0;
   for (const value of values) mean += value;
   mean /= values.length;

@@ -1,4 +1,4 @@
-import { sha256Hex, type ObjectStore } from '../storage';
+import { compareKeys, sha256Hex, type ObjectStore } from '../storage';
 
 /**
  * Everything a stage's output depends on. Two runs with equal keys produce
@@ -31,7 +31,7 @@ export function canonicalJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => compareKeys(a, b));
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -48,8 +48,8 @@ export function stagePrefix(stage: string, key: string): string {
 
 /**
  * Runs a stage unless a finished output with the same key exists. The stage
- * writes its outputs under the prefix first; the result record is written
- * last, so a stage that died half-way is run again instead of being reused.
+ * writes its outputs under the prefix first and the result record last. So a
+ * stage that died half-way has no record, and it runs again.
  */
 export async function runCachedStage<T>(
   store: ObjectStore,

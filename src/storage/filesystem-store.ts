@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   ChecksumMismatchError,
+  compareKeys,
   ObjectNotFoundError,
   PreconditionFailedError,
   validateKey,
@@ -14,7 +15,7 @@ import {
 } from './object-store';
 import { sha256Hex, toBytes } from './checksum';
 
-/** Folder under the root that holds one JSON sidecar of metadata per object. */
+/** Folder under the root with one JSON sidecar of metadata per object. */
 const METADATA_DIR = '.whorl-meta';
 const LOCK_STALE_MS = 30_000;
 
@@ -146,7 +147,7 @@ export class FilesystemStore implements ObjectStore {
       }
     };
     await walk(this.root);
-    return results.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return results.sort((a, b) => compareKeys(a.key, b.key));
   }
 
   async delete(key: string): Promise<void> {

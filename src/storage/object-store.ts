@@ -4,7 +4,7 @@
  * carries the SHA-256 of its body, and `get` verifies it before returning.
  */
 export interface ObjectStore {
-  /** Where the store points, such as `s3://whorl` or `file:///tmp/store`. */
+  /** Location of the store, such as `s3://whorl` or `file:///tmp/store`. */
   readonly location: string;
 
   /**
@@ -64,6 +64,13 @@ export class ChecksumMismatchError extends Error {
   constructor(readonly location: string, readonly key: string, expected: string, actual: string) {
     super(`checksum mismatch for ${key} in ${location}: stored SHA-256 ${expected}, read ${actual}; the object is corrupt or truncated, so rewrite it from its source`);
   }
+}
+
+/** Orders strings by UTF-16 code units, the order S3 lists keys in; use it as a sort comparator. */
+export function compareKeys(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }
 
 export function validateKey(key: string): void {

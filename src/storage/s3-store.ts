@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import {
   ChecksumMismatchError,
+  compareKeys,
   ObjectNotFoundError,
   PreconditionFailedError,
   validateKey,
@@ -168,7 +169,7 @@ export class S3Store implements ObjectStore {
       }
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
-    return results.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return results.sort((a, b) => compareKeys(a.key, b.key));
   }
 
   async delete(key: string): Promise<void> {
