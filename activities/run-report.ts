@@ -59,7 +59,7 @@ function codeVersion(): string {
   }
 }
 
-/** The activity that collects what a pipeline run measured into a RunReport and publishes the HTML page. */
+/** Creates the activity that collects what a pipeline run measured into a RunReport and publishes the HTML page. */
 export function createRunReportActivities(deps: ActivityDependencies) {
   const { store, tracking } = deps;
 

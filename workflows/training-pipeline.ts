@@ -31,7 +31,7 @@ export interface PipelineSummary {
   alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number };
   index: { name: string; version: number; codes: number };
   mlflowRunId: string;
-  /** Where the HTML run report was written. */
+  /** Location of the HTML run report. */
   reportLocation: string;
 }
 
@@ -57,12 +57,12 @@ function mean(values: number[]): number {
 }
 
 /**
- * The training-and-indexing pipeline. It prepares data sets (one child
+ * Runs the training-and-indexing pipeline. It prepares data sets (one child
  * workflow) and then trains and evaluates the sensor classifiers and the
  * alignment network in parallel, each only when its config section is
- * present. It then trains and compares hashers, encodes the gallery shard
- * by shard, publishes the index and evaluates retrieval. Every stage is cached by content hash, so a
- * rerun of the same config reuses finished stages.
+ * present. It then trains and compares hashers, encodes the gallery shard by
+ * shard, publishes the index and evaluates retrieval. Every stage is cached
+ * by content hash, so a rerun of the same config reuses finished stages.
  */
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineSummary> {
   const { config } = input;
@@ -201,7 +201,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       reportLocation: report.location,
     };
   } catch (error) {
-    const reason = error instanceof ActivityFailure && error.cause !== undefined ? error.cause.message : error instanceof Error ? error.message : String(error);
+    let reason = String(error);
+    if (error instanceof ActivityFailure && error.cause !== undefined) reason = error.cause.message;
+    else if (error instanceof Error) reason = error.message;
     tracker.skipRemaining(`not run because an earlier stage failed: ${reason}`);
     const cancelled = isCancellation(error);
     // The report and the MLflow record are written even when the workflow was cancelled.

@@ -43,7 +43,9 @@ function formatDuration(ms: number): string {
 export function formatStageLine(stage: StageProgress, nowMs: number, activityProgress?: { done: number; total: number }): string {
   const width = 20;
   const finished = stage.status === 'done' || stage.status === 'cached';
-  const share = finished ? 1 : stage.status === 'running' && activityProgress !== undefined && activityProgress.total > 0 ? activityProgress.done / activityProgress.total : 0;
+  let share = 0;
+  if (finished) share = 1;
+  else if (stage.status === 'running' && activityProgress !== undefined && activityProgress.total > 0) share = activityProgress.done / activityProgress.total;
   const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
   const elapsed = stage.startedAtMs === undefined ? '' : formatDuration((stage.finishedAtMs ?? nowMs) - stage.startedAtMs);
   const counter = stage.status === 'running' && activityProgress !== undefined ? ` ${activityProgress.done}/${activityProgress.total}` : '';
@@ -149,7 +151,7 @@ export interface RunPipelineOptions {
   runKey?: string;
 }
 
-/** Starts the pipeline workflow (with local workers and stack unless told otherwise), follows it and returns its summary. */
+/** Starts the pipeline workflow, with local workers and stack unless the options turn them off, follows it and returns its summary. */
 export async function runPipeline(options: RunPipelineOptions): Promise<{ summary: PipelineSummary; workflowId: string; elapsedMs: number }> {
   const config = requirePipelineConfig(loadRunConfig(options.configPath), options.configPath);
   const environment = loadEnvironment();

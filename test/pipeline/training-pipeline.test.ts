@@ -30,7 +30,8 @@ describe('training pipeline', function () {
     assert.equal(first.summary.prepared.quarantined, 0);
     assert.deepEqual(first.summary.retrieval.map((row) => `${row.kind}-${row.codeLengthBits}`), ['dh-32', 'lsh-32']);
     for (const row of first.summary.retrieval) {
-      assert.ok(row.mAP > 0 && row.mAP <= 1, `mAP of ${row.kind} is ${row.mAP}`);
+      assert.ok(row.mAP > 0, `mAP of ${row.kind} is ${row.mAP}`);
+      assert.ok(row.mAP <= 1, `mAP of ${row.kind} is ${row.mAP}`);
     }
 
     const store = createStore(loadEnvironment());

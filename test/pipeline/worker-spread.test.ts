@@ -8,7 +8,7 @@ import { loadEnvironment } from '../../src/config/environment';
 import { connectClient } from '../../src/orchestration/client';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../src/orchestration/worker-processes';
 
-/** A tiny pipeline config whose prepared data set has six shards, so the encode stage fans out six ways. */
+/** Writes a tiny pipeline config whose prepared data set has six shards, so the encode stage fans out six ways. */
 function writeConfig(seed: number): string {
   const config = {
     name: 'pipeline-spread',
@@ -37,7 +37,7 @@ describe('pipeline on three worker processes', function () {
   });
 
   it('spreads the encode fan-out over both GPU-class workers', async () => {
-    // A fresh seed keeps the stage cache from answering, so every encode activity really runs.
+    // A fresh seed means no cached stage output matches, so every encode activity really runs.
     const configPath = writeConfig(Date.now() % 100_000);
     const logDir = mkdtempSync(join(tmpdir(), 'whorl-spread-logs-'));
     for (const [queueClass, label] of [['gpu', 'gpu-a'], ['gpu', 'gpu-b'], ['cpu', 'cpu-a']] as const) {

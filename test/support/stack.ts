@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { loadEnvironment } from '../../src/config/environment';
 import { S3Store } from '../../src/storage';
 
-/** A unique key prefix per test run, so tests never see each other's objects. */
+/** Returns a unique key prefix per test run, so tests never read each other's objects. */
 export function uniquePrefix(label: string): string {
   return `test/${label}/${randomUUID()}/`;
 }
 
-/** The local MinIO started by `whorl stack up`, on the project's bucket. */
+/** Returns a store on the local MinIO that `whorl stack up` started, on the project's bucket. */
 export function localS3Store(options: { maxAttempts?: number; multipartPartSizeBytes?: number } = {}): S3Store {
   return new S3Store({ ...loadEnvironment().s3, ...options });
 }
 
-/** A loopback port that nothing listens on: bound once by the OS, then released. */
+/** Returns a loopback port that nothing listens on: the OS assigns it to a server that is closed at once. */
 export async function unusedPort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {
