@@ -49,7 +49,7 @@ import { FilesystemStore } from '../../src/storage';
 import { initializeTensorBackend } from '../../src/tensors';
 import { MlflowClient } from '../../src/tracking';
 import { FIRST_EVALUATION_FINGER, loadPrints, type Print } from '../alignment/fvc-prints';
-import { orientationFieldFeatures } from './fingerprint-features';
+import { orientationFieldFeatures } from '../../src/pipeline/orientation-features';
 
 const EXPERIMENT = 'whorl-fingerprint-bench';
 const GALLERY_IMPRESSIONS_PER_FINGER = 4;

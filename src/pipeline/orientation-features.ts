@@ -1,6 +1,6 @@
-import { createFeatureMatrix, type FeatureMatrix } from '../../src/hashing/feature-matrix';
-import type { GrayImage } from '../../src/imaging';
-import { normalizeFeatureRow } from '../../src/pipeline/features';
+import { createFeatureMatrix, type FeatureMatrix } from '../hashing/feature-matrix';
+import type { GrayImage } from '../imaging';
+import { normalizeFeatureRow } from './features';
 
 /**
  * Ridge orientation field features: for each cell of a `gridCells` ×
