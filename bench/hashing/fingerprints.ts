@@ -24,6 +24,9 @@
  *   orientation` (default) takes the ridge orientation field on a grid of
  *   --feature-size cells per side (see orientationFieldFeatures), and
  *   `--features pixels` the area-averaged pixels of pixelFeatures.
+ * - `--rerank K` adds, after each hasher row, a row whose rankings reorder
+ *   each probe's first K Hamming candidates by the alignment model's pairwise
+ *   match score (see bench/hashing/rerank.ts).
  * - Each hasher × code length × alignment setting is one MLflow run in the
  *   experiment whorl-fingerprint-bench, unless --no-tracking is given.
  */
@@ -50,6 +53,7 @@ import { initializeTensorBackend } from '../../src/tensors';
 import { MlflowClient } from '../../src/tracking';
 import { FIRST_EVALUATION_FINGER, loadPrints, type Print } from '../alignment/fvc-prints';
 import { orientationFieldFeatures } from '../../src/pipeline/orientation-features';
+import { rerankedRankings, scoreRankings } from './rerank';
 
 const EXPERIMENT = 'whorl-fingerprint-bench';
 const GALLERY_IMPRESSIONS_PER_FINGER = 4;
@@ -108,6 +112,7 @@ function parseOptions(): {
   seed: number;
   json: string | undefined;
   tracking: boolean;
+  rerank: number;
 } {
   const { values } = parseArgs({
     options: {
@@ -126,6 +131,7 @@ function parseOptions(): {
       seed: { type: 'string', default: '7' },
       json: { type: 'string' },
       'no-tracking': { type: 'boolean', default: false },
+      rerank: { type: 'string', default: '0' },
     },
   });
   const integer = (name: string, text: string, minimum: number): number => {
@@ -159,6 +165,7 @@ function parseOptions(): {
     seed: integer('seed', values.seed, 0),
     json: values.json,
     tracking: !values['no-tracking'],
+    rerank: integer('rerank', values.rerank, 0),
   };
 }
 
@@ -362,6 +369,9 @@ async function main(): Promise<void> {
   const { model, references } = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
 
+  const probeImages = probes.map((print) => normalizeIntensity(print.image));
+  const galleryImages = gallery.map((print) => normalizeIntensity(print.image));
+
   const rows: ResultRow[] = [{ method: 'chance, database known', alignment: false, ...scoreDatabaseChance(gallery, probes, galleryLabels, probeLabels, heldOutRows) }];
   for (const setting of options.alignment) {
     const aligned = setting === 'on';
@@ -400,6 +410,13 @@ async function main(): Promise<void> {
         };
         rows.push(row);
         logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, mAP: row.meanAveragePrecision, topK: row.topKHitRate, trainSeconds }, 'scored hasher');
+
+        if (options.rerank > 0) {
+          const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
+          const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
+          rows.push({ ...row, ...scores, method: `${kind} + re-rank top ${options.rerank}` });
+          logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, rerank: options.rerank, mAP: scores.meanAveragePrecision, topK: scores.topKHitRate }, 'scored re-ranked hasher');
+        }
       }
     }
   }
