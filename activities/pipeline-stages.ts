@@ -56,6 +56,8 @@ export interface AlignmentStageOutput {
   modelPrefix: string;
   mlflowRunId: string;
   epochsTrained: number;
+  /** Epoch whose checkpoint the final attempt resumed after; absent when it started afresh. */
+  resumedFromEpoch?: number;
   history: EpochSummary[];
   /** Per held-out synthetic pair, in pixels of the model input. */
   gridErrorBeforePx: number[];
@@ -257,6 +259,7 @@ export function createPipelineStageActivities(deps: ActivityDependencies) {
               modelPrefix: trained.modelPrefix,
               mlflowRunId: trained.mlflowRunId,
               epochsTrained: trained.epochsTrained,
+              resumedFromEpoch: trained.resumedFromEpoch,
               history,
               gridErrorBeforePx: measured.gridErrorBeforePx,
               gridErrorAfterPx: measured.gridErrorAfterPx,
