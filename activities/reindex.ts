@@ -12,10 +12,10 @@ import { createPackedCodes } from '../src/hashing/codes';
 import { getCodeShard, putCodeShard } from '../src/hashing/code-shards';
 import { appendDelta, compactIndex, loadIndexVersion, requireCurrent, type PublishedIndex } from '../src/index/index-store';
 import type { ReindexGalleryConfig } from '../src/pipeline/config';
-import { pixelFeatures } from '../src/pipeline/features';
-import { loadEncoderChain } from '../src/pipeline/query-encoder';
-import { stagePrefix } from '../src/pipeline/stage-cache';
+import { grayImageOf } from '../src/pipeline/feature-encoder';
+import { loadEncoderChain, readModelVersion, type EncoderChain } from '../src/pipeline/query-encoder';
 import type { ObjectStore } from '../src/storage';
+import { galleryImagesKey } from '../src/search/gallery-images';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
 
@@ -124,12 +124,8 @@ async function indexedIds(store: ObjectStore, published: PublishedIndex): Promis
 
 /** Reads the preparation settings and seed of the data that trained model version `modelVersion`. */
 async function modelPreparation(store: ObjectStore, modelVersion: string): Promise<{ settings: PreparationSettings; seed: number }> {
-  const key = `${stagePrefix('hashing', modelVersion)}stage-result.json`;
-  if ((await store.head(key)) === undefined) {
-    throw new UserInputError(`model version ${modelVersion} not found: no ${key} in ${store.location}; rebuild the index with "whorl pipeline run"`);
-  }
-  const record = JSON.parse(Buffer.from(await store.get(key)).toString('utf8')) as { keyInput: { inputs: { prepared: string } } };
-  const manifest = await readPreparedManifest(store, record.keyInput.inputs.prepared);
+  const record = await readModelVersion(store, modelVersion);
+  const manifest = await readPreparedManifest(store, record.preparedManifestKey);
   return { settings: manifest.settings, seed: manifest.seed };
 }
 
@@ -137,6 +133,54 @@ async function modelPreparation(store: ObjectStore, modelVersion: string): Promi
 export function createReindexActivities(deps: ActivityDependencies) {
   const { store, logger } = deps;
   const workDir = join(deps.environment.cacheDir, 'datasets');
+
+  /** Prepares, encodes and stores the selected gallery images with a loaded encoder chain; see encodeNewGalleryImages. */
+  const encodeNewImages = async (
+    input: ReindexGalleryInput & { index: string; paths: string[]; modelVersion: string; codeLengthBits: number },
+    chain: EncoderChain,
+  ): Promise<{ codeShardKey: string; codes: number; preparedManifestKey: string; quarantined: string[] }> => {
+    const { settings, seed } = await modelPreparation(store, input.modelVersion);
+    const { files, layout } = await openGallery(store, input, workDir);
+    const source = { name: input.gallery.name, dataset: input.gallery.dataset, manifest: manifestPath(input.gallery, input.baseDir) };
+
+    // Hide every image the plan did not select; keep the files the adapter reads besides images.
+    const labelled = await readDatasetLayout(files, layout, { source: source.name, dataset: source.dataset, manifestPath: source.manifest });
+    const imagePaths = new Set(labelled.records.map((record) => record.path));
+    const selected = new Set(input.paths);
+    const visible = new Set((await files.list()).map((file) => file.path).filter((path) => selected.has(path) || !imagePaths.has(path)));
+
+    const prepared = await prepareSource({
+      store,
+      source: { ...source, layout: labelled.layout },
+      files: new SelectedFiles(files, visible),
+      settings,
+      seed,
+      logger,
+      onProgress: (progress) => Context.current().heartbeat(progress),
+    });
+    const images = (await readPreparedImages(store, prepared.manifestKey)).filter((image) => selected.has(image.id.slice(source.name.length + 1)));
+    // A CSV manifest also lists the hidden images, which preparation reports as missing; only selected paths count.
+    const quarantined = prepared.manifest.quarantine.filter((entry) => selected.has(entry.path)).map((entry) => `${entry.path}: ${entry.reason}`);
+
+    const codes =
+      images.length === 0
+        ? createPackedCodes(new Uint8Array(0), 0, chain.hasher.codeLengthBits)
+        : await chain.hasher.encode(chain.features.encodeFeatures(images.map(grayImageOf)));
+    const tag = createHash('sha256').update(JSON.stringify([prepared.manifest.hash, input.modelVersion, input.codeLengthBits])).digest('hex').slice(0, 32);
+    const codeShardKey = `reindex/${input.index}/${tag}/codes.parquet`;
+    await putCodeShard(store, codeShardKey, {
+      ids: images.map((image) => image.id),
+      identities: images.map((image) => image.identity),
+      sensors: images.map((image) => image.sensor),
+      datasets: images.map((image) => image.dataset),
+      codes,
+      modelVersion: input.modelVersion,
+    });
+    // Re-ranking reads gallery images by id from the prepared data this names.
+    await store.put(galleryImagesKey(codeShardKey), JSON.stringify({ preparedManifestKey: prepared.manifestKey }), { contentType: 'application/json' });
+    logger.info({ index: input.index, codeShardKey, codes: images.length, quarantined: quarantined.length }, 'new gallery images encoded');
+    return { codeShardKey, codes: images.length, preparedManifestKey: prepared.manifestKey, quarantined };
+  };
 
   return {
     /** Lists the gallery images after the index's watermark that the index does not hold yet. */
@@ -185,42 +229,11 @@ export function createReindexActivities(deps: ActivityDependencies) {
     ): Promise<{ codeShardKey: string; codes: number; preparedManifestKey: string; quarantined: string[] }> {
       return failFastOnUserInput(async () => {
         const chain = await loadEncoderChain(store, input.modelVersion, input.codeLengthBits);
-        const { settings, seed } = await modelPreparation(store, input.modelVersion);
-        const { files, layout } = await openGallery(store, input, workDir);
-        const source = { name: input.gallery.name, dataset: input.gallery.dataset, manifest: manifestPath(input.gallery, input.baseDir) };
-
-        // Hide every image the plan did not select; keep the files the adapter reads besides images.
-        const labelled = await readDatasetLayout(files, layout, { source: source.name, dataset: source.dataset, manifestPath: source.manifest });
-        const imagePaths = new Set(labelled.records.map((record) => record.path));
-        const selected = new Set(input.paths);
-        const visible = new Set((await files.list()).map((file) => file.path).filter((path) => selected.has(path) || !imagePaths.has(path)));
-
-        const prepared = await prepareSource({
-          store,
-          source: { ...source, layout: labelled.layout },
-          files: new SelectedFiles(files, visible),
-          settings,
-          seed,
-          logger,
-          onProgress: (progress) => Context.current().heartbeat(progress),
-        });
-        const images = (await readPreparedImages(store, prepared.manifestKey)).filter((image) => selected.has(image.id.slice(source.name.length + 1)));
-        // A CSV manifest also lists the hidden images, which preparation reports as missing; only selected paths count.
-        const quarantined = prepared.manifest.quarantine.filter((entry) => selected.has(entry.path)).map((entry) => `${entry.path}: ${entry.reason}`);
-
-        const codes = images.length === 0 ? createPackedCodes(new Uint8Array(0), 0, chain.hasher.codeLengthBits) : await chain.hasher.encode(pixelFeatures(images, chain.featureSizePx));
-        const tag = createHash('sha256').update(JSON.stringify([prepared.manifest.hash, input.modelVersion, input.codeLengthBits])).digest('hex').slice(0, 32);
-        const codeShardKey = `reindex/${input.index}/${tag}/codes.parquet`;
-        await putCodeShard(store, codeShardKey, {
-          ids: images.map((image) => image.id),
-          identities: images.map((image) => image.identity),
-          sensors: images.map((image) => image.sensor),
-          datasets: images.map((image) => image.dataset),
-          codes,
-          modelVersion: input.modelVersion,
-        });
-        logger.info({ index: input.index, codeShardKey, codes: images.length, quarantined: quarantined.length }, 'new gallery images encoded');
-        return { codeShardKey, codes: images.length, preparedManifestKey: prepared.manifestKey, quarantined };
+        try {
+          return await encodeNewImages(input, chain);
+        } finally {
+          chain.features.dispose();
+        }
       });
     },
 

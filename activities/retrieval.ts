@@ -8,13 +8,16 @@ import type { HasherKind } from '../src/hashing/hasher';
 import { bitStatistics, evaluateRetrieval, type RetrievalReport } from '../src/hashing/metrics';
 import { buildIndex } from '../src/index/index-store';
 import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
-import { pixelFeatures } from '../src/pipeline/features';
+import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder } from '../src/pipeline/feature-encoder';
+import { readModelVersion } from '../src/pipeline/query-encoder';
 import { runCachedStage } from '../src/pipeline/stage-cache';
+import type { ObjectStore } from '../src/storage';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
+import { UserInputError } from '../src/config/errors';
 
 /** Bumped whenever a stage below changes what it writes, so cached outputs are not reused. */
-const CODE_VERSIONS = { hashing: 2, encode: 1, index: 1, evaluate: 1 } as const;
+const CODE_VERSIONS = { hashing: 2, encode: 2, index: 1, evaluate: 1 } as const;
 
 export interface TrainedHasher {
   kind: HasherKind;
@@ -31,6 +34,15 @@ export interface HashingStageOutput {
   /** Stage key of the training run, recorded in codes and indexes as the model version. */
   modelVersion: string;
   hashers: TrainedHasher[];
+  /** Alignment and features the hashers were trained on; absent in outputs cached before it was recorded, which used pixels. */
+  encoder?: EncoderSettings;
+}
+
+/** The trained alignment model that `hashing.alignBeforeEncoding` warps images with. */
+export interface AlignmentModelRef {
+  /** Stage key of the alignment stage. */
+  modelVersion: string;
+  modelPrefix: string;
 }
 
 export interface HasherEvaluation {
@@ -69,6 +81,26 @@ function codeFileName(kind: string, codeLengthBits: number): string {
   return `hashers/${kind}-${codeLengthBits}.json`;
 }
 
+/** Runs `work` with the loaded feature chain and releases its alignment model afterwards. */
+async function withFeatureEncoder<T>(store: ObjectStore, settings: EncoderSettings, work: (encoder: FeatureEncoder) => Promise<T>): Promise<T> {
+  const encoder = await loadFeatureEncoder(store, settings);
+  try {
+    return await work(encoder);
+  } finally {
+    encoder.dispose();
+  }
+}
+
+/** Builds the encoder settings of a hashing stage from its config and, when aligning before encoding, the alignment model. */
+function encoderSettings(hashing: HashingConfig, alignment: AlignmentModelRef | undefined): EncoderSettings {
+  const features = featureSettingsOf(hashing);
+  if (hashing.alignBeforeEncoding !== true) return { features };
+  if (alignment === undefined) {
+    throw new UserInputError('hashing.alignBeforeEncoding is true but no trained alignment model was passed to the hashing stage; add an alignment section to the run config');
+  }
+  return { features, alignment: { modelVersion: alignment.modelVersion, modelPrefix: alignment.modelPrefix } };
+}
+
 /** Activities of the retrieval half of the pipeline: train hashers, encode the gallery, build the index, evaluate. */
 export function createRetrievalActivities(deps: ActivityDependencies) {
   const { store, tracking, logger } = deps;
@@ -78,12 +110,23 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
      * Trains every configured hasher at every configured code length on the
      * hashing-train fingers, and saves each one. Heartbeats after each hasher.
      */
-    async trainHashers(input: { preparedManifestKey: string; hashing: HashingConfig; seed: number; tracking?: TrackingContext }): Promise<StageOutcome<HashingStageOutput>> {
+    async trainHashers(input: {
+      preparedManifestKey: string;
+      hashing: HashingConfig;
+      seed: number;
+      /** Required when `hashing.alignBeforeEncoding` is true. */
+      alignment?: AlignmentModelRef;
+      tracking?: TrackingContext;
+    }): Promise<StageOutcome<HashingStageOutput>> {
       return failFastOnUserInput(async () => {
-        const keyInput = { stage: 'hashing', codeVersion: CODE_VERSIONS.hashing, config: { hashing: input.hashing, seed: input.seed }, inputs: { prepared: input.preparedManifestKey } };
+        const encoder = encoderSettings(input.hashing, input.alignment);
+        // The alignment stage key joins the inputs only when images are aligned, so keys of runs without alignment stay as they were.
+        const inputs: Record<string, string> = { prepared: input.preparedManifestKey };
+        if (encoder.alignment !== undefined) inputs.alignment = encoder.alignment.modelVersion;
+        const keyInput = { stage: 'hashing', codeVersion: CODE_VERSIONS.hashing, config: { hashing: input.hashing, seed: input.seed }, inputs };
         const result = await runCachedStage(store, keyInput, async (prefix) => {
           const images = await readPreparedImages(store, input.preparedManifestKey, { hashingSplit: 'train' });
-          const features = pixelFeatures(images, input.hashing.featureSizePx);
+          const features = await withFeatureEncoder(store, encoder, async (chain) => chain.encodeFeatures(images.map(grayImageOf)));
           const labels = identityNumbers(images);
           const hashers: TrainedHasher[] = [];
           const combinations = input.hashing.kinds.flatMap((kind) => input.hashing.codeLengthsBits.map((codeLengthBits) => ({ kind, codeLengthBits })));
@@ -105,13 +148,20 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
                 tags: { 'whorl.stage': 'hashing', 'whorl.hasher': kind, 'whorl.code_length_bits': String(codeLengthBits) },
               });
               await tracking.logBatch(run.runId, {
-                params: { kind, codeLengthBits, featureSizePx: input.hashing.featureSizePx, trainingRows: report.trainingRowCount, seed: input.seed },
+                params: {
+                  kind,
+                  codeLengthBits,
+                  features: JSON.stringify(encoder.features),
+                  alignment: encoder.alignment?.modelVersion ?? 'none',
+                  trainingRows: report.trainingRowCount,
+                  seed: input.seed,
+                },
                 metrics: [...report.lossHistory.map((value, step) => ({ key: 'loss', value, step })), { key: 'train_duration_ms', value: report.durationMs }],
               });
               await tracking.endRun(run.runId);
             }
           }
-          return { hashers, modelVersion: '' };
+          return { hashers, modelVersion: '', encoder };
         });
         const output = { ...result.output, modelVersion: result.key };
         return { cached: result.cached, key: result.key, detail: `${output.hashers.length} hashers trained`, output };
@@ -133,14 +183,16 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
       preparedManifestKey: string;
       shard: { key: string; sha256: string };
       hasherKey: string;
-      featureSizePx: number;
+      /** Ignored: the feature settings come from the model version. Workflows started before that still send it. */
+      featureSizePx?: number;
       modelVersion: string;
     }): Promise<StageOutcome<{ codeShardKey: string; codes: number }>> {
       return failFastOnUserInput(async () => {
+        const { encoder } = await readModelVersion(store, input.modelVersion);
         const keyInput = {
           stage: 'encode',
           codeVersion: CODE_VERSIONS.encode,
-          config: { featureSizePx: input.featureSizePx },
+          config: { encoder },
           inputs: { shard: input.shard.sha256, hasher: input.hasherKey, modelVersion: input.modelVersion },
         };
         const result = await runCachedStage(store, keyInput, async (prefix) => {
@@ -150,7 +202,9 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
           const gallery = (await readPreparedShard(store, shardInfo)).filter((image) => image.retrievalRole === 'gallery');
           const hasher = deserializeHasher(await store.get(input.hasherKey));
           const codes: PackedCodes =
-            gallery.length === 0 ? createPackedCodes(new Uint8Array(0), 0, hasher.codeLengthBits) : await hasher.encode(pixelFeatures(gallery, input.featureSizePx));
+            gallery.length === 0
+              ? createPackedCodes(new Uint8Array(0), 0, hasher.codeLengthBits)
+              : await withFeatureEncoder(store, encoder, (chain) => hasher.encode(chain.encodeFeatures(gallery.map(grayImageOf))));
           const codeShardKey = `${prefix}codes.parquet`;
           await putCodeShard(store, codeShardKey, {
             ids: gallery.map((image) => image.id),
@@ -218,14 +272,16 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
     async evaluateHashers(input: {
       preparedManifestKey: string;
       hashing: HashingStageOutput;
+      /** Pixel grid side of hashing outputs that record no encoder settings. */
       featureSizePx: number;
       tracking?: TrackingContext;
     }): Promise<StageOutcome<HasherEvaluation[]>> {
       return failFastOnUserInput(async () => {
+        const encoder: EncoderSettings = input.hashing.encoder ?? { features: { kind: 'pixels', sizePx: input.featureSizePx } };
         const keyInput = {
           stage: 'evaluate',
           codeVersion: CODE_VERSIONS.evaluate,
-          config: { featureSizePx: input.featureSizePx },
+          config: { encoder },
           inputs: { prepared: input.preparedManifestKey, modelVersion: input.hashing.modelVersion },
         };
         const result = await runCachedStage(store, keyInput, async () => {
@@ -235,8 +291,10 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
           const identities = new Map<string, number>();
           const galleryLabels = identityNumbers(gallery, identities);
           const probeLabels = identityNumbers(probes, identities);
-          const galleryFeatures = pixelFeatures(gallery, input.featureSizePx);
-          const probeFeatures = pixelFeatures(probes, input.featureSizePx);
+          const { galleryFeatures, probeFeatures } = await withFeatureEncoder(store, encoder, async (chain) => ({
+            galleryFeatures: chain.encodeFeatures(gallery.map(grayImageOf)),
+            probeFeatures: chain.encodeFeatures(probes.map(grayImageOf)),
+          }));
 
           const rows: HasherEvaluation[] = [];
           for (const [index, trained] of input.hashing.hashers.entries()) {

@@ -135,7 +135,19 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       AlignmentStageOutput | undefined,
     ];
 
-    const hashing = await tracker.run('hashing', () => gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, tracking }));
+    // With alignment before encoding, the hashers train on images warped by the alignment stage's model, so the
+    // hashing stage takes that model as an input. It already runs after every branch above, alignment included,
+    // so runs without alignBeforeEncoding (and recorded histories) schedule the same commands as before.
+    let alignmentModel: { modelVersion: string; modelPrefix: string } | undefined;
+    if (config.hashing.alignBeforeEncoding === true) {
+      if (alignment === undefined) {
+        throw ApplicationFailure.nonRetryable('hashing.alignBeforeEncoding is true but the alignment stage did not run; add an alignment section to the run config', 'UserInputError');
+      }
+      alignmentModel = { modelVersion: alignment.modelVersion, modelPrefix: alignment.modelPrefix };
+    }
+    const hashing = await tracker.run('hashing', () =>
+      gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, alignment: alignmentModel, tracking }),
+    );
     reportInput.hashing = hashing.output;
     const indexed = hashing.output.hashers.find((hasher) => hasher.kind === config.hashing.indexed.kind && hasher.codeLengthBits === config.hashing.indexed.codeLengthBits);
     if (indexed === undefined) {
@@ -146,7 +158,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       const shards = await cpu.listPreparedShards({ preparedManifestKey: prepared.manifestKey });
       const results = await Promise.all(
         shards.map((shard) =>
-          gpu.encodeGalleryShard({ preparedManifestKey: prepared.manifestKey, shard, hasherKey: indexed.key, featureSizePx: config.hashing.featureSizePx, modelVersion: hashing.output.modelVersion }),
+          gpu.encodeGalleryShard({ preparedManifestKey: prepared.manifestKey, shard, hasherKey: indexed.key, modelVersion: hashing.output.modelVersion }),
         ),
       );
       const codes = results.reduce((sum, result) => sum + result.output.codes, 0);

@@ -35,7 +35,7 @@ export function rerankedRankings(input: {
   return rankings;
 }
 
-/** Retrieval figures of full gallery rankings, one per probe, with the same definitions as the Hamming rows of the table. */
+/** Computes the retrieval figures of full gallery rankings, one per probe, with the same definitions as the Hamming rows of the table. */
 export function scoreRankings(input: {
   rankings: Int32Array[];
   probeLabels: Int32Array;

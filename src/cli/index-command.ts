@@ -10,8 +10,10 @@ import { buildIndex, compactIndex, requireCurrent, type PublishedIndex } from '.
 import { readCodesParquet } from '../index/parquet-codes';
 import { ShardedSearcher } from '../search/sharded-searcher';
 import { createSearchService } from '../search/search-service';
+import { createReranker, MAX_RERANK_CANDIDATES, type RerankedMatch } from '../search/rerank';
 import { createQueryEncoder, encodeQueryImage, loadEncoderChain } from '../pipeline/query-encoder';
 import { initializeTensorBackend } from '../tensors';
+import type { GrayImage } from '../imaging';
 import { silentLogger } from '../logging';
 
 const DEFAULT_INDEX_NAME = 'gallery';
@@ -134,7 +136,8 @@ export function indexCommand(): Command {
     .option('--port <port>', 'TCP port to listen on', parseNonNegativeInteger, 8470)
     .option('--workers <count>', 'worker threads that search shards in parallel (0: search on the main thread)', parseNonNegativeInteger, 2)
     .option('--refresh-ms <ms>', 'how often to check for a new index version, in milliseconds', parseNonNegativeInteger, 10_000)
-    .action(async (options: { name: string; storeDir?: string; host: string; port: number; workers: number; refreshMs: number }) => {
+    .option('--alignment-model <prefix>', 'alignment model folder that re-ranking scores with, such as models/alignment/<key>/ (default: the one the model version aligned with)')
+    .action(async (options: { name: string; storeDir?: string; host: string; port: number; workers: number; refreshMs: number; alignmentModel?: string }) => {
       const logger = createLogger('whorl-search');
       const store = openStore(options.storeDir);
       await initializeTensorBackend({ logger });
@@ -142,6 +145,7 @@ export function indexCommand(): Command {
         store,
         indexName: options.name,
         encodeQuery: createQueryEncoder(store),
+        rerank: createReranker(store, { alignmentModelPrefix: options.alignmentModel, logger }),
         workerCount: options.workers,
         refreshIntervalMs: options.refreshMs,
         logger,
@@ -167,10 +171,19 @@ export function searchCommand(): Command {
     .option('--code <hex>', 'query code in hexadecimal, two digits per byte in row order')
     .option('--k <count>', 'number of nearest codes to return', parsePositiveInteger, 10)
     .option('--radius <bits>', 'return every code within this Hamming distance instead of the k nearest', parseNonNegativeInteger)
+    .option('--rerank <count>', `re-rank the first COUNT Hamming matches (at most ${MAX_RERANK_CANDIDATES}) of an --image query by the alignment model's match score`, parsePositiveInteger)
+    .option('--alignment-model <prefix>', 'alignment model folder that --rerank scores with, such as models/alignment/<key>/ (default: the one the model version aligned with)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { name: string; storeDir?: string; image?: string; code?: string; k: number; radius?: number; json?: boolean }) => {
+    .action(async (options: {
+      name: string; storeDir?: string; image?: string; code?: string; k: number; radius?: number; rerank?: number; alignmentModel?: string; json?: boolean;
+    }) => {
       if ((options.image === undefined) === (options.code === undefined)) {
         throw new UserInputError('pass exactly one of --image FILE or --code HEX');
+      }
+      if (options.rerank !== undefined) {
+        if (options.image === undefined) throw new UserInputError('--rerank compares images, so it needs --image FILE, not --code');
+        if (options.radius !== undefined) throw new UserInputError('pass --rerank or --radius, not both, because re-ranking reorders the first matches of a k-nearest search');
+        if (options.rerank > MAX_RERANK_CANDIDATES) throw new UserInputError(`invalid --rerank ${options.rerank}: expected at most ${MAX_RERANK_CANDIDATES}`);
       }
       const store = openStore(options.storeDir);
       const searcher = new ShardedSearcher({ store, indexName: options.name });
@@ -179,6 +192,7 @@ export function searchCommand(): Command {
         await searcher.refresh();
         const published = searcher.published as PublishedIndex;
         let query: Uint8Array;
+        let queryImage: GrayImage | undefined;
         let encodeTimingsMs: Record<string, number> | undefined;
         if (options.image !== undefined) {
           if (published.manifest.modelVersion === null) {
@@ -192,22 +206,36 @@ export function searchCommand(): Command {
           const chain = await loadEncoderChain(store, published.manifest.modelVersion, published.manifest.codeLengthBits);
           const encoded = await encodeQueryImage(chain, bytes);
           query = encoded.code;
+          queryImage = encoded.image;
           encodeTimingsMs = encoded.timingsMs;
         } else {
           query = parseCodeHex(options.code ?? '', published.manifest.codeLengthBits);
         }
         const loadedAt = performance.now();
-        const result = options.radius === undefined ? await searcher.search(query, options.k) : await searcher.rangeSearch(query, options.radius);
+        const rerankDepth = options.rerank ?? 0;
+        const result = options.radius === undefined ? await searcher.search(query, Math.max(options.k, rerankDepth)) : await searcher.rangeSearch(query, options.radius);
         const searchMs = performance.now() - loadedAt;
 
-        const matches = result.ids[0].map((id, i) => ({ id, label: result.labels[0][i], distance: result.distances[0][i] }));
+        let matches: Array<{ id: number; label: string | null; distance: number } | RerankedMatch> = result.ids[0].map((id, i) => ({ id, label: result.labels[0][i], distance: result.distances[0][i] }));
+        let rerankMs: number | undefined;
+        if (queryImage !== undefined && rerankDepth > 0) {
+          const rerankStartedAt = performance.now();
+          const rerank = createReranker(store, { alignmentModelPrefix: options.alignmentModel });
+          const reranked = await rerank(queryImage, matches.slice(0, rerankDepth), { published });
+          matches = [...reranked, ...matches.slice(rerankDepth)].slice(0, options.k);
+          rerankMs = performance.now() - rerankStartedAt;
+        }
         if (options.json === true) {
-          const timingsMs = { loadAndEncode: loadedAt - startedAt, ...encodeTimingsMs, search: searchMs };
+          const timingsMs = { loadAndEncode: loadedAt - startedAt, ...encodeTimingsMs, search: searchMs, rerank: rerankMs };
           console.log(JSON.stringify({ query: formatCodeHex(query), indexVersion: result.indexVersion, modelVersion: result.modelVersion, matches, timingsMs }, null, 2));
           return;
         }
-        console.log(`index ${options.name} version ${result.indexVersion}: ${matches.length} matches (load ${(loadedAt - startedAt).toFixed(0)} ms, search ${searchMs.toFixed(2)} ms)`);
-        for (const match of matches) console.log(`${String(match.distance).padStart(4)}  ${String(match.id).padStart(10)}  ${match.label ?? ''}`);
+        const rerankNote = rerankMs === undefined ? '' : `, re-rank ${rerankMs.toFixed(0)} ms`;
+        console.log(`index ${options.name} version ${result.indexVersion}: ${matches.length} matches (load ${(loadedAt - startedAt).toFixed(0)} ms, search ${searchMs.toFixed(2)} ms${rerankNote})`);
+        for (const match of matches) {
+          const score = 'matchScore' in match ? `  score ${match.matchScore === null ? '   –  ' : match.matchScore.toFixed(4)}` : '';
+          console.log(`${String(match.distance).padStart(4)}${score}  ${String(match.id).padStart(10)}  ${match.label ?? ''}`);
+        }
       } finally {
         await searcher.close();
       }

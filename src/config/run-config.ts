@@ -69,6 +69,21 @@ export const runConfigSchema = z
     if (config.storage.kind === 'filesystem' && config.storage.root === undefined) {
       context.addIssue({ code: 'custom', path: ['storage', 'root'], message: 'required when storage.kind is "filesystem"' });
     }
+    if (config.hashing?.alignBeforeEncoding === true && config.alignment === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['hashing', 'alignBeforeEncoding'],
+        message: 'needs an alignment section, because the alignment stage trains the network that warps each image; add "alignment: { preset: cpu }" or set alignBeforeEncoding to false',
+      });
+    }
+    const features = config.hashing?.features;
+    if (features?.kind === 'orientation' && config.data !== undefined && config.data.imageSizePx < 3 * features.gridCells) {
+      context.addIssue({
+        code: 'custom',
+        path: ['hashing', 'features', 'gridCells'],
+        message: `must be at most a third of data.imageSizePx (${config.data.imageSizePx}), so each cell spans at least 3 px of gradients; lower gridCells or raise data.imageSizePx`,
+      });
+    }
   });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

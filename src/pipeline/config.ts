@@ -12,8 +12,30 @@ export const hashingConfigSchema = z
       .array(z.union([z.literal(16), z.literal(32), z.literal(48), z.literal(64), z.literal(128)]))
       .min(1)
       .default([32, 64]),
-    /** Side of the square that prepared images are averaged down to before hashing; features have side² values. */
+    /** Side of the square that prepared images are averaged down to for `pixels` features; features have side² values. */
     featureSizePx: z.number().int().min(4).max(128).default(32),
+    /**
+     * Features the hashers take. `pixels` (the default when absent) averages
+     * each image down to featureSizePx × featureSizePx cells. `orientation`
+     * takes the ridge orientation field on a gridCells × gridCells grid, which
+     * needs prepared images that resolve the ridges (about 192 px for 500 dpi prints).
+     */
+    features: z
+      .discriminatedUnion(
+        'kind',
+        [
+          z.object({ kind: z.literal('pixels') }).strict(),
+          z.object({ kind: z.literal('orientation'), gridCells: z.number().int().min(2).max(64).default(16) }).strict(),
+        ],
+        { error: 'expected kind "pixels" or "orientation"' },
+      )
+      .optional(),
+    /**
+     * Warp every image onto the alignment model's global reference before its
+     * features are taken, in training, gallery encoding, re-indexing and
+     * queries. Needs the run config's `alignment` section.
+     */
+    alignBeforeEncoding: z.boolean().optional(),
     /** Epochs of the deep hashers. */
     epochs: z.number().int().positive().max(1000).default(30),
     /** The hasher and code length whose codes go into the search index. */
@@ -91,12 +113,24 @@ export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
 export const sensorStageConfigSchema = z
   .object({
     variants: z.array(z.enum(SENSOR_VARIANTS)).min(1).default(['shallow', 'deep']),
-    /** Training preset: `cpu` (64-pixel gray input, quarter widths) or `paper` (224-pixel RGB input, published widths). */
+    /** Training preset: `cpu` (64-pixel gray patches, quarter widths) or `paper` (224-pixel RGB whole images, published widths). */
     size: z.enum(['cpu', 'paper']).default('cpu'),
     epochs: z.number().int().positive().max(1000).optional(),
     batchSize: z.number().int().positive().max(1024).optional(),
-    /** Side of the square model input, in pixels. */
+    /**
+     * `whole` resizes each prepared image to the model input; `patches` cuts
+     * crops of the model input size from the prepared image without resizing
+     * and classifies an image by averaging the softmax of a grid of crops.
+     * Patch input needs prepared images (data.imageSizePx) at least as large
+     * as inputSizePx.
+     */
+    input: z.enum(['whole', 'patches']).optional(),
+    /** Side of the square model input, in pixels; the crop side in patch mode. */
     inputSizePx: z.number().int().min(16).max(512).optional(),
+    /** Patch mode: random crops taken from each training image per epoch. */
+    trainPatchesPerImage: z.number().int().positive().max(1000).optional(),
+    /** Patch mode: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
+    testPatchGrid: z.number().int().positive().max(16).optional(),
     widthMultiplier: z.number().positive().max(4).optional(),
     learningRate: z.number().positive().max(1).optional(),
     /** Evaluate the test split under rotation, occlusion and noise as well; off for a quick run. */

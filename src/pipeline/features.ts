@@ -6,7 +6,7 @@ import { createFeatureMatrix, type FeatureMatrix } from '../hashing/feature-matr
  * to `sizePx` × `sizePx` cells (area averaging), centred and scaled to unit
  * L2 norm, so brightness and contrast differences between sensors matter less.
  */
-export function pixelFeatures(images: PreparedImage[], sizePx: number): FeatureMatrix {
+export function pixelFeatures(images: Array<Pick<PreparedImage, 'width' | 'height' | 'pixels'>>, sizePx: number): FeatureMatrix {
   const dimension = sizePx * sizePx;
   const data = new Float32Array(images.length * dimension);
   images.forEach((image, row) => {
@@ -17,7 +17,7 @@ export function pixelFeatures(images: PreparedImage[], sizePx: number): FeatureM
   return createFeatureMatrix(data, images.length, dimension);
 }
 
-function averageDown(image: PreparedImage, sizePx: number, cells: Float32Array): void {
+function averageDown(image: Pick<PreparedImage, 'width' | 'height' | 'pixels'>, sizePx: number, cells: Float32Array): void {
   const counts = new Float32Array(cells.length);
   for (let y = 0; y < image.height; y++) {
     const cellY = Math.min(sizePx - 1, Math.floor((y * sizePx) / image.height));

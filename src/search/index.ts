@@ -12,3 +12,5 @@ export {
   type SearchServiceOptions,
 } from './search-service';
 export type { LabelledMatches } from './shard-set';
+export { createReranker, MAX_RERANK_CANDIDATES, orderByMatchScore, type HammingMatch, type RerankedMatch, type RerankerOptions, type RerankMatches } from './rerank';
+export { galleryImagesKey, galleryManifestKeys, PreparedGalleryImages } from './gallery-images';

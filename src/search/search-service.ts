@@ -2,7 +2,9 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { UserInputError } from '../config/errors';
 import { parseCodeHex } from '../index/codes';
 import { silentLogger, type Logger } from '../logging';
+import type { GrayImage } from '../imaging';
 import type { ObjectStore } from '../storage';
+import { MAX_RERANK_CANDIDATES, type RerankMatches, type RerankedMatch } from './rerank';
 import { ShardedSearcher } from './sharded-searcher';
 
 /** An uploaded query image, before decoding. */
@@ -18,6 +20,8 @@ export interface EncodedQuery {
   predictedSensor?: string;
   /** Time per encoding step, such as decode, preprocess, align and hash. */
   timingsMs?: Record<string, number>;
+  /** The query after preprocessing, which re-ranking compares with gallery images; absent when the encoder does not return it. */
+  image?: GrayImage;
 }
 
 /**
@@ -33,6 +37,8 @@ export interface SearchServiceOptions {
   workerCount?: number;
   /** Encoder for image queries; without it, image queries get 501 Not Implemented. */
   encodeQuery?: EncodeQuery;
+  /** Re-ranker for image queries that set `rerank`; without it, such queries get 501 Not Implemented. */
+  rerank?: RerankMatches;
   /** Largest accepted request body, JSON or image. */
   bodyLimitBytes?: number;
   /** Largest k a request may ask for. */
@@ -65,15 +71,19 @@ interface SearchBody {
   imageBase64?: string;
   k?: number;
   radius?: number;
+  rerank?: number;
 }
 
 /**
  * Creates the HTTP search service:
  *
- * - `POST /search` with JSON `{ code | codes | imageBase64, k?, radius? }`, or
- *   a raw image body (`image/*` or `application/octet-stream`) with `?k=`.
- *   Returns matches per query (id, label, distance) ordered by distance,
- *   then id, with the index and model versions and timings.
+ * - `POST /search` with JSON `{ code | codes | imageBase64, k?, radius?, rerank? }`,
+ *   or a raw image body (`image/*` or `application/octet-stream`) with `?k=`
+ *   and `?rerank=`. Returns matches per query (id, label, distance) ordered by
+ *   distance, then id, with the index and model versions and timings. An
+ *   image query with `rerank: N` takes the first max(k, N) Hamming matches,
+ *   orders the first N by the alignment model's match score (each match then
+ *   also has `matchScore` and `hammingRank`) and returns the first k.
  * - `GET /index`: the served version's manifest summary and the last refresh error.
  * - `GET /healthz`: 200 while a version is loaded, 503 before.
  *
@@ -131,11 +141,11 @@ export async function createSearchService(options: SearchServiceOptions): Promis
     return { ...manifest, shardCount: published.manifest.shards.length, lastRefresh };
   });
 
-  app.post<{ Body: SearchBody | Buffer; Querystring: { k?: string } }>(
+  app.post<{ Body: SearchBody | Buffer; Querystring: { k?: string; rerank?: string } }>(
     '/search',
     {
       schema: {
-        querystring: { type: 'object', properties: { k: { type: 'string', pattern: '^[0-9]{1,6}$' } } },
+        querystring: { type: 'object', properties: { k: { type: 'string', pattern: '^[0-9]{1,6}$' }, rerank: { type: 'string', pattern: '^[0-9]{1,6}$' } } },
       },
     },
     async (request, reply) => {
@@ -146,10 +156,21 @@ export async function createSearchService(options: SearchServiceOptions): Promis
 
       const body = request.body;
       const parsed = Buffer.isBuffer(body)
-        ? { image: { bytes: new Uint8Array(body), contentType: request.headers['content-type'] ?? 'application/octet-stream' }, k: request.query.k === undefined ? undefined : Number(request.query.k) }
+        ? {
+            image: { bytes: new Uint8Array(body), contentType: request.headers['content-type'] ?? 'application/octet-stream' },
+            k: request.query.k === undefined ? undefined : Number(request.query.k),
+            rerank: request.query.rerank === undefined ? undefined : Number(request.query.rerank),
+          }
         : parseJsonBody(body, codeLengthBits, maxQueries);
       const k = parsed.k ?? 10;
       if (!Number.isInteger(k) || k < 1 || k > maxK) throw new UserInputError(`invalid k ${String(k)}: expected an integer from 1 to ${maxK}`);
+      const rerankDepth = 'rerank' in parsed ? parsed.rerank : undefined;
+      if (rerankDepth !== undefined) {
+        if (!Number.isInteger(rerankDepth) || rerankDepth < 1 || rerankDepth > MAX_RERANK_CANDIDATES) {
+          throw new UserInputError(`invalid rerank ${String(rerankDepth)}: expected an integer from 1 to ${MAX_RERANK_CANDIDATES}`);
+        }
+        if (options.rerank === undefined) return reply.status(501).send({ error: 're-ranking is not available: this service was started without a re-ranker' });
+      }
 
       let codes: Uint8Array;
       let encoded: EncodedQuery | undefined;
@@ -172,17 +193,29 @@ export async function createSearchService(options: SearchServiceOptions): Promis
 
       const searchStartedAt = performance.now();
       const radius = 'radius' in parsed ? parsed.radius : undefined;
-      const matches = radius === undefined ? await searcher.search(codes, k) : await searcher.rangeSearch(codes, radius);
+      const matches = radius === undefined ? await searcher.search(codes, Math.max(k, rerankDepth ?? 0)) : await searcher.rangeSearch(codes, radius);
       timingsMs.search = performance.now() - searchStartedAt;
+      let results: Array<{ matches: Array<{ id: number; label: string | null; distance: number } | RerankedMatch> }> = matches.ids.map((ids, q) => ({
+        matches: ids.map((id, i) => ({ id, label: matches.labels[q][i], distance: matches.distances[q][i] })),
+      }));
+
+      if (rerankDepth !== undefined && options.rerank !== undefined) {
+        if (encoded?.image === undefined) throw new Error('the query encoder returned no preprocessed image, so the query cannot be re-ranked');
+        const served = searcher.published;
+        if (served === undefined || served.version !== matches.indexVersion) throw new Error(`index version ${matches.indexVersion} was replaced during the request; retry it`);
+        const rerankStartedAt = performance.now();
+        const candidates = results[0].matches;
+        const reranked = await options.rerank(encoded.image, candidates.slice(0, rerankDepth), { published: served });
+        results = [{ matches: [...reranked, ...candidates.slice(rerankDepth)].slice(0, k) }];
+        timingsMs.rerank = performance.now() - rerankStartedAt;
+      }
       timingsMs.total = performance.now() - startedAt;
 
       return {
         indexVersion: matches.indexVersion,
         modelVersion: matches.modelVersion,
         predictedSensor: encoded?.predictedSensor,
-        results: matches.ids.map((ids, q) => ({
-          matches: ids.map((id, i) => ({ id, label: matches.labels[q][i], distance: matches.distances[q][i] })),
-        })),
+        results,
         timingsMs,
       };
     },
@@ -210,14 +243,14 @@ function parseJsonBody(
   body: unknown,
   codeLengthBits: number,
   maxQueries: number,
-): { codes: Uint8Array; k?: number; radius?: number } | { image: QueryImage; k?: number } {
+): { codes: Uint8Array; k?: number; radius?: number } | { image: QueryImage; k?: number; rerank?: number } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new UserInputError('invalid request body: expected a JSON object with "code", "codes" or "imageBase64"');
   }
   const fields = body as Record<string, unknown>;
-  const known = new Set(['code', 'codes', 'imageBase64', 'k', 'radius']);
+  const known = new Set(['code', 'codes', 'imageBase64', 'k', 'radius', 'rerank']);
   const unknown = Object.keys(fields).filter((key) => !known.has(key));
-  if (unknown.length > 0) throw new UserInputError(`invalid request body: unknown field "${unknown[0]}"; expected code, codes, imageBase64, k or radius`);
+  if (unknown.length > 0) throw new UserInputError(`invalid request body: unknown field "${unknown[0]}"; expected code, codes, imageBase64, k, radius or rerank`);
 
   const queryFields = ['code', 'codes', 'imageBase64'].filter((key) => fields[key] !== undefined);
   if (queryFields.length !== 1) {
@@ -230,12 +263,17 @@ function parseJsonBody(
     throw new UserInputError(`invalid radius ${JSON.stringify(radius)}: expected an integer from 0 to ${codeLengthBits}`);
   }
 
+  const rerank = fields.rerank;
+  if (rerank !== undefined && typeof rerank !== 'number') throw new UserInputError(`invalid rerank ${JSON.stringify(rerank)}: expected an integer`);
+
   if (fields.imageBase64 !== undefined) {
     if (typeof fields.imageBase64 !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(fields.imageBase64)) {
       throw new UserInputError('invalid imageBase64: expected a base64 string');
     }
-    return { image: { bytes: new Uint8Array(Buffer.from(fields.imageBase64, 'base64')), contentType: 'application/octet-stream' }, k };
+    if (radius !== undefined && rerank !== undefined) throw new UserInputError('invalid request body: set either radius or rerank, not both, because re-ranking takes the first Hamming matches of a k-nearest search');
+    return { image: { bytes: new Uint8Array(Buffer.from(fields.imageBase64, 'base64')), contentType: 'application/octet-stream' }, k, rerank };
   }
+  if (rerank !== undefined) throw new UserInputError('invalid rerank: re-ranking compares images, so it needs "imageBase64", not "code" or "codes"');
 
   const hexCodes = fields.code !== undefined ? [fields.code] : fields.codes;
   if (!Array.isArray(hexCodes) || hexCodes.length === 0 || hexCodes.length > maxQueries) {

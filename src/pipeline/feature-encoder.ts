@@ -1,0 +1,87 @@
+import type * as tf from '@tensorflow/tfjs';
+import { alignToReference } from '../alignment/pipeline';
+import { loadAlignmentModel } from '../alignment/model-store';
+import type { AlignmentReferences } from '../alignment/reference';
+import type { PreparedImage } from '../datasets/shards';
+import type { FeatureMatrix } from '../hashing/feature-matrix';
+import type { GrayImage } from '../imaging';
+import type { ObjectStore } from '../storage';
+import type { HashingConfig } from './config';
+import { pixelFeatures } from './features';
+import { orientationFieldFeatures } from './orientation-features';
+
+/** Feature extractor of a hashing model, with its size settings resolved. */
+export type FeatureSettings = { kind: 'pixels'; sizePx: number } | { kind: 'orientation'; gridCells: number };
+
+/**
+ * Everything between a prepared image and a hasher's input. A model version
+ * records these settings, so training, gallery encoding, re-indexing and
+ * queries all turn images into features the same way.
+ */
+export interface EncoderSettings {
+  features: FeatureSettings;
+  /** Alignment model whose global reference every image is warped onto first; absent when alignment before encoding is off. */
+  alignment?: { modelVersion: string; modelPrefix: string };
+}
+
+/** Resolves the feature settings of a `hashing` config section; a section without `features` means pixels. */
+export function featureSettingsOf(hashing: Pick<HashingConfig, 'featureSizePx' | 'features'>): FeatureSettings {
+  const features = hashing.features;
+  if (features === undefined || features.kind === 'pixels') return { kind: 'pixels', sizePx: hashing.featureSizePx };
+  return { kind: 'orientation', gridCells: features.gridCells };
+}
+
+/** Returns a prepared image's pixels as a GrayImage, sharing the pixel buffer. */
+export function grayImageOf(image: Pick<PreparedImage, 'width' | 'height' | 'pixels'>): GrayImage {
+  return { widthPx: image.width, heightPx: image.height, pixels: image.pixels };
+}
+
+/** Computes the features of already aligned (or unaligned) images. */
+export function extractFeatures(images: GrayImage[], settings: FeatureSettings): FeatureMatrix {
+  if (settings.kind === 'orientation') return orientationFieldFeatures(images, settings.gridCells);
+  return pixelFeatures(
+    images.map((image) => ({ width: image.widthPx, height: image.heightPx, pixels: image.pixels })),
+    settings.sizePx,
+  );
+}
+
+/**
+ * A loaded feature chain: optional canonical alignment, then feature
+ * extraction. Call dispose when done, because the alignment model keeps
+ * tensor memory allocated.
+ */
+export interface FeatureEncoder {
+  settings: EncoderSettings;
+  /** The alignment model and its references, when the settings name one. */
+  alignment?: { model: tf.LayersModel; references: AlignmentReferences };
+  /** Warps each image onto the global reference when alignment is on; returns the images unchanged otherwise. */
+  align(images: GrayImage[]): GrayImage[];
+  /** Aligns the images (when on) and computes their features. */
+  encodeFeatures(images: GrayImage[]): FeatureMatrix;
+  dispose(): void;
+}
+
+/**
+ * Loads the feature chain that `settings` describe. Alignment uses the global
+ * reference for every image, never a per-sensor one, because a query image
+ * comes without a known sensor and must land in the same frame as the gallery.
+ */
+export async function loadFeatureEncoder(store: ObjectStore, settings: EncoderSettings): Promise<FeatureEncoder> {
+  const loaded = settings.alignment === undefined ? undefined : await loadAlignmentModel(store, settings.alignment.modelPrefix);
+  const alignment = loaded === undefined ? undefined : { model: loaded.model, references: loaded.references };
+
+  const align = (images: GrayImage[]): GrayImage[] => {
+    if (alignment === undefined || images.length === 0) return images;
+    const reference = alignment.references.global;
+    // Prepared images are square at the data set's imageSizePx, as the reference is, so the output keeps that size.
+    return alignToReference(alignment.model, reference, images, { outputSizePx: reference.widthPx }).map((aligned) => aligned.image);
+  };
+
+  return {
+    settings,
+    alignment,
+    align,
+    encodeFeatures: (images) => extractFeatures(align(images), settings.features),
+    dispose: () => alignment?.model.dispose(),
+  };
+}
