@@ -41,7 +41,7 @@ import { generateMasterFingerprint, renderImpression, sampleImpressionPose, SENS
 import type { PreparedImage } from '../../src/datasets/shards';
 import type { PackedCodes } from '../../src/hashing/codes';
 import { createHasher, type HasherOptionsByKind } from '../../src/hashing/create-hasher';
-import type { FeatureMatrix } from '../../src/hashing/feature-matrix';
+import { createFeatureMatrix, type FeatureMatrix } from '../../src/hashing/feature-matrix';
 import { HASHER_KINDS, type HasherKind } from '../../src/hashing/hasher';
 import { bitStatistics, evaluateRetrieval, hammingDistancesToDatabase, rankByDistance } from '../../src/hashing/metrics';
 import { SeededRandom } from '../../src/hashing/random';
@@ -94,6 +94,8 @@ interface ResultRow {
   meanAbsoluteCorrelation: number | undefined;
   trainSeconds: number | undefined;
   mlflowRunId: string | undefined;
+  /** Training set of a hasher row; undefined for the reference rows. */
+  training?: { source: TrainingSource; rowCount: number; description: string };
 }
 
 function parseOptions(): {
@@ -113,6 +115,7 @@ function parseOptions(): {
   json: string | undefined;
   tracking: boolean;
   rerank: number;
+  trainOn: TrainingSource[];
 } {
   const { values } = parseArgs({
     options: {
@@ -132,6 +135,7 @@ function parseOptions(): {
       json: { type: 'string' },
       'no-tracking': { type: 'boolean', default: false },
       rerank: { type: 'string', default: '0' },
+      'train-on': { type: 'string', default: 'synthetic' },
     },
   });
   const integer = (name: string, text: string, minimum: number): number => {
@@ -166,7 +170,71 @@ function parseOptions(): {
     json: values.json,
     tracking: !values['no-tracking'],
     rerank: integer('rerank', values.rerank, 0),
+    trainOn: parseTrainingSources(values['train-on']),
   };
+}
+
+/**
+ * Source of the hashers' training rows. `synthetic`: the rendered
+ * synthetic fingers only. `gallery`: the gallery prints being indexed, the
+ * usual protocol of unsupervised hashing papers, where the database is the
+ * training set. `both`: the two together. Probes never enter training.
+ */
+type TrainingSource = 'synthetic' | 'gallery' | 'both';
+
+const TRAINING_SOURCES: readonly TrainingSource[] = ['synthetic', 'gallery', 'both'];
+
+function parseTrainingSources(text: string): TrainingSource[] {
+  return text.split(',').map((source) => {
+    if (!(TRAINING_SOURCES as readonly string[]).includes(source)) {
+      throw new UserInputError(`unknown training source "${source}" in --train-on: expected a comma-separated list of ${TRAINING_SOURCES.join(', ')}`);
+    }
+    return source as TrainingSource;
+  });
+}
+
+interface TrainingSet {
+  source: TrainingSource;
+  features: FeatureMatrix;
+  /**
+   * Finger label of each row, read only by supervised-dh. Gallery rows carry
+   * the gallery identity labels, which are known at enrolment. In `both`
+   * they are offset past the synthetic labels, so the two never share a finger.
+   */
+  labels: Int32Array;
+  description: string;
+}
+
+/** Stacks the feature rows of the chosen source(s) into one training set. */
+function buildTrainingSet(
+  source: TrainingSource,
+  synthetic: { features: FeatureMatrix; labels: Int32Array; description: string } | undefined,
+  gallery: { features: FeatureMatrix; labels: Int32Array },
+): TrainingSet {
+  const galleryDescription = `FVC gallery ${gallery.features.rowCount} prints`;
+  if (source === 'gallery') return { source, features: gallery.features, labels: gallery.labels, description: galleryDescription };
+  if (synthetic === undefined) throw new Error(`training source ${source} needs the synthetic prints, but none were rendered`);
+  if (source === 'synthetic') return { source, features: synthetic.features, labels: synthetic.labels, description: synthetic.description };
+
+  const { columnCount } = gallery.features;
+  const rowCount = synthetic.features.rowCount + gallery.features.rowCount;
+  const data = new Float32Array(rowCount * columnCount);
+  data.set(synthetic.features.data, 0);
+  data.set(gallery.features.data, synthetic.features.data.length);
+  const labelOffset = Math.max(...synthetic.labels) + 1;
+  const labels = Int32Array.from({ length: rowCount }, (_, row) =>
+    row < synthetic.labels.length ? synthetic.labels[row] : gallery.labels[row - synthetic.labels.length] + labelOffset,
+  );
+  return { source, features: createFeatureMatrix(data, rowCount, columnCount), labels, description: `${synthetic.description} + ${galleryDescription}` };
+}
+
+/**
+ * Method name of a hasher row. supervised-dh trained with gallery rows uses
+ * the gallery identity labels, so its rows are named apart from the
+ * unsupervised ones.
+ */
+function hasherRowMethod(kind: HasherKind, source: TrainingSource): string {
+  return kind === 'supervised-dh' && source !== 'synthetic' ? 'supervised-dh (gallery labels)' : kind;
 }
 
 /** Renders `fingerCount` synthetic fingers, cycling over the simulated sensors, with the finger index as label. */
@@ -335,12 +403,12 @@ function hasherOptions(kind: HasherKind, codeLengthBits: number, epochs: number)
 function formatTable(rows: ResultRow[]): string {
   const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
   const lines = [
-    `| method | alignment | bits | mAP | rank-1 | hit@1% | hit@5% | hit@10% | top-${TOP_K} | top-${TOP_K} fingers 108–110 |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| method | alignment | training | bits | mAP | rank-1 | hit@1% | hit@5% | hit@10% | top-${TOP_K} | top-${TOP_K} fingers 108–110 |`,
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.method} | ${row.alignment ? 'on' : 'off'} | ${row.codeLengthBits ?? 'float'} | ${Number.isNaN(row.meanAveragePrecision) ? '–' : row.meanAveragePrecision.toFixed(4)} | ${percent(row.rank1)} | ` +
+      `| ${row.method} | ${row.alignment ? 'on' : 'off'} | ${row.training?.source ?? '–'} | ${row.codeLengthBits ?? 'float'} | ${Number.isNaN(row.meanAveragePrecision) ? '–' : row.meanAveragePrecision.toFixed(4)} | ${percent(row.rank1)} | ` +
         `${row.hitRateByPenetration.map(percent).join(' | ')} | ${percent(row.topKHitRate)} | ${percent(row.topKHitRateHeldOut)} |`,
     );
   }
@@ -362,9 +430,11 @@ async function main(): Promise<void> {
   const heldOutRows = probes.flatMap((print, index) => (print.finger >= FIRST_EVALUATION_FINGER ? [index] : []));
   logger.info({ identities: identities.length, gallery: gallery.length, probes: probes.length }, 'split FVC prints');
 
-  const synthetic = renderSyntheticFingers(options.syntheticFingers, options.syntheticImpressions, options.seed);
-  const trainLabels = Int32Array.from(synthetic, (sample) => sample.label);
-  logger.info({ fingers: options.syntheticFingers, images: synthetic.length, seconds: (Date.now() - startedAt) / 1000 }, 'rendered synthetic training fingers');
+  const needsSynthetic = options.trainOn.some((source) => source !== 'gallery');
+  const synthetic = needsSynthetic ? renderSyntheticFingers(options.syntheticFingers, options.syntheticImpressions, options.seed) : [];
+  const syntheticLabels = Int32Array.from(synthetic, (sample) => sample.label);
+  const syntheticDescription = `synthetic ${options.syntheticFingers} fingers x ${options.syntheticImpressions} impressions`;
+  logger.info({ fingers: needsSynthetic ? options.syntheticFingers : 0, images: synthetic.length, seconds: (Date.now() - startedAt) / 1000 }, 'rendered synthetic training fingers');
 
   const { model, references } = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
@@ -376,46 +446,51 @@ async function main(): Promise<void> {
   for (const setting of options.alignment) {
     const aligned = setting === 'on';
     const alignmentModel = aligned ? model : undefined;
-    const train = sampleFeatures(synthetic, options, references, alignmentModel);
+    const train = needsSynthetic ? sampleFeatures(synthetic, options, references, alignmentModel) : undefined;
     const galleryFeatures = sampleFeatures(gallery.map(toSample), options, references, alignmentModel);
     const probeFeatures = sampleFeatures(probes.map(toSample), options, references, alignmentModel);
-    logger.info({ alignment: setting, warpsApplied: train.warpsApplied + galleryFeatures.warpsApplied + probeFeatures.warpsApplied, seconds: (Date.now() - startedAt) / 1000 }, 'extracted features');
+    const warpsApplied = (train?.warpsApplied ?? 0) + galleryFeatures.warpsApplied + probeFeatures.warpsApplied;
+    logger.info({ alignment: setting, warpsApplied, seconds: (Date.now() - startedAt) / 1000 }, 'extracted features');
+    const syntheticSet = train === undefined ? undefined : { features: train.features, labels: syntheticLabels, description: syntheticDescription };
 
     rows.push({ method: 'float features (Euclidean)', alignment: aligned, ...scoreFeatures(probeFeatures.features, galleryFeatures.features, probeLabels, galleryLabels, heldOutRows) });
 
-    for (const kind of options.hashers) {
-      for (const codeLengthBits of options.bits) {
-        const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs));
-        const trainStartedAt = Date.now();
-        await hasher.train(train.features, { labels: trainLabels });
-        const trainSeconds = (Date.now() - trainStartedAt) / 1000;
-        const galleryCodes = await hasher.encode(galleryFeatures.features);
-        const probeCodes = await hasher.encode(probeFeatures.features);
-        const report = evaluateRetrieval({ queries: probeCodes, database: galleryCodes, queryLabels: probeLabels, databaseLabels: galleryLabels, penetrationRates: PENETRATION_RATES });
-        const stats = bitStatistics(galleryCodes);
-        const allRows = Array.from({ length: probeCodes.count }, (_, index) => index);
-        const row: ResultRow = {
-          method: kind,
-          alignment: aligned,
-          codeLengthBits,
-          meanAveragePrecision: report.meanAveragePrecision,
-          rank1: report.rank1IdentificationRate,
-          hitRateByPenetration: report.hitRateByPenetration.map((entry) => entry.hitRate),
-          topKHitRate: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, allRows, TOP_K),
-          topKHitRateHeldOut: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, heldOutRows, TOP_K),
-          meanBalanceError: stats.meanBalanceError,
-          meanAbsoluteCorrelation: stats.meanAbsoluteCorrelation,
-          trainSeconds,
-          mlflowRunId: undefined,
-        };
-        rows.push(row);
-        logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, mAP: row.meanAveragePrecision, topK: row.topKHitRate, trainSeconds }, 'scored hasher');
+    for (const trainingSet of options.trainOn.map((source) => buildTrainingSet(source, syntheticSet, { features: galleryFeatures.features, labels: galleryLabels }))) {
+      for (const kind of options.hashers) {
+        for (const codeLengthBits of options.bits) {
+          const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs));
+          const trainStartedAt = Date.now();
+          await hasher.train(trainingSet.features, { labels: trainingSet.labels });
+          const trainSeconds = (Date.now() - trainStartedAt) / 1000;
+          const galleryCodes = await hasher.encode(galleryFeatures.features);
+          const probeCodes = await hasher.encode(probeFeatures.features);
+          const report = evaluateRetrieval({ queries: probeCodes, database: galleryCodes, queryLabels: probeLabels, databaseLabels: galleryLabels, penetrationRates: PENETRATION_RATES });
+          const stats = bitStatistics(galleryCodes);
+          const allRows = Array.from({ length: probeCodes.count }, (_, index) => index);
+          const row: ResultRow = {
+            method: hasherRowMethod(kind, trainingSet.source),
+            alignment: aligned,
+            codeLengthBits,
+            meanAveragePrecision: report.meanAveragePrecision,
+            rank1: report.rank1IdentificationRate,
+            hitRateByPenetration: report.hitRateByPenetration.map((entry) => entry.hitRate),
+            topKHitRate: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, allRows, TOP_K),
+            topKHitRateHeldOut: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, heldOutRows, TOP_K),
+            meanBalanceError: stats.meanBalanceError,
+            meanAbsoluteCorrelation: stats.meanAbsoluteCorrelation,
+            trainSeconds,
+            mlflowRunId: undefined,
+            training: { source: trainingSet.source, rowCount: trainingSet.features.rowCount, description: trainingSet.description },
+          };
+          rows.push(row);
+          logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, training: trainingSet.source, mAP: row.meanAveragePrecision, topK: row.topKHitRate, balanceError: stats.meanBalanceError, trainSeconds }, 'scored hasher');
 
-        if (options.rerank > 0) {
-          const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
-          const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
-          rows.push({ ...row, ...scores, method: `${kind} + re-rank top ${options.rerank}` });
-          logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, rerank: options.rerank, mAP: scores.meanAveragePrecision, topK: scores.topKHitRate }, 'scored re-ranked hasher');
+          if (options.rerank > 0) {
+            const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
+            const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
+            rows.push({ ...row, ...scores, method: `${row.method} + re-rank top ${options.rerank}` });
+            logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, rerank: options.rerank, mAP: scores.meanAveragePrecision, topK: scores.topKHitRate }, 'scored re-ranked hasher');
+          }
         }
       }
     }
@@ -435,11 +510,18 @@ async function main(): Promise<void> {
     const tracking = MlflowClient.fromEnvironment(loadEnvironment());
     const experimentId = await tracking.getOrCreateExperiment(EXPERIMENT);
     for (const row of rows.filter((candidate) => candidate.codeLengthBits !== undefined)) {
-      row.mlflowRunId = await logRun(tracking, experimentId, row, options, { gallery: gallery.length, probes: probes.length, train: synthetic.length });
+      row.mlflowRunId = await logRun(tracking, experimentId, row, options, { gallery: gallery.length, probes: probes.length });
     }
     writeJson();
     logger.info({ experiment: EXPERIMENT, runs: rows.filter((row) => row.mlflowRunId !== undefined).length }, 'logged MLflow runs');
   }
+}
+
+/** MLflow run name such as `itq-64-alignment-off`, with `-train-gallery` or `-train-both` for those training sets. */
+function runNameOf(row: ResultRow): string {
+  const method = row.method.replace(' (gallery labels)', '-gallery-labels').replace(/ \+ re-rank top (\d+)/, '-rerank-$1');
+  const training = row.training === undefined || row.training.source === 'synthetic' ? '' : `-train-${row.training.source}`;
+  return `${method}-${row.codeLengthBits ?? 'float'}-alignment-${row.alignment ? 'on' : 'off'}${training}`;
 }
 
 async function logRun(
@@ -447,11 +529,11 @@ async function logRun(
   experimentId: string,
   row: ResultRow,
   options: ReturnType<typeof parseOptions>,
-  counts: { gallery: number; probes: number; train: number },
+  counts: { gallery: number; probes: number },
 ): Promise<string> {
   const run = await tracking.createRun({
     experimentId,
-    runName: `${row.method}-${row.codeLengthBits ?? 'float'}-alignment-${row.alignment ? 'on' : 'off'}`,
+    runName: runNameOf(row),
     tags: { 'whorl.kind': 'fingerprint-hashing-bench' },
   });
   const metrics: Record<string, number> = {
@@ -471,11 +553,12 @@ async function logRun(
       alignment: row.alignment ? 'on' : 'off',
       alignment_model: row.alignment ? `${options.alignmentStore}:${options.alignmentPrefix}` : 'none',
       features: describeFeatures(options),
-      train_source: `synthetic ${options.syntheticFingers} fingers x ${options.syntheticImpressions} impressions`,
-      train_rows: counts.train,
+      train_source: row.training?.description ?? 'none',
+      train_on: row.training?.source ?? 'none',
+      train_rows: row.training?.rowCount ?? 0,
       gallery_rows: counts.gallery,
       probe_rows: counts.probes,
-      epochs: row.method === 'dh' || row.method === 'supervised-dh' ? options.epochs : 0,
+      epochs: row.method.startsWith('dh') || row.method.startsWith('supervised-dh') ? options.epochs : 0,
       seed: options.seed,
     },
     metrics: Object.entries(metrics)
