@@ -28,7 +28,7 @@ import { workloadByName, type HandoverTarget } from './workloads';
 /** PendingActivityState.PENDING_ACTIVITY_STATE_STARTED in temporal/api/enums/v1/workflow.proto. */
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 const RUNNING_POLL_INTERVAL_MS = 250;
-const RUNNING_TIMEOUT_MS = 120_000;
+const RUNNING_TIMEOUT_MS = 300_000;
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(event) + '\n');
@@ -94,7 +94,7 @@ export async function driveWorkload(argv: string[]): Promise<void> {
   const client = await connectClient(environment);
   try {
     const workflowId = `multihost-${workloadName}-${randomUUID()}`;
-    const handle = await workload.start({ client, config, environment, workflowId });
+    const handle = await workload.start({ client, config, configPath, environment, workflowId });
     emit({ event: 'started', workflowId });
 
     if (mode === 'handover' && workload.handover !== undefined) {

@@ -1,12 +1,17 @@
+import { dirname, resolve } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Environment } from '../config/environment';
 import type { RunConfig } from '../config/run-config';
+import { requirePipelineConfig } from '../cli/pipeline-command';
 import type { DoctorInput } from '../../workflows/doctor';
 import type { HandoverProbeInput } from '../../workflows/handover-probe';
+import type { PipelineInput } from '../../workflows/training-pipeline';
 
 export interface WorkloadContext {
   client: Client;
   config: RunConfig;
+  /** File the config was read from; relative data roots resolve against its folder. */
+  configPath: string;
   /** Connection settings of the driver's host, for a workload that must put input data in storage first. */
   environment: Environment;
   /** Unique id for the workflow this workload starts. */
@@ -31,6 +36,22 @@ export interface MultihostWorkload {
   description: string;
   start(context: WorkloadContext): Promise<WorkflowHandle>;
   handover?: HandoverTarget;
+}
+
+/**
+ * Starts the training pipeline of the run config. `seedOffset` shifts the
+ * config's seed, so a second workload on the same store finds no cached stage
+ * and trains again.
+ */
+function startPipeline({ client, config, configPath, workflowId }: WorkloadContext, seedOffset: number): Promise<WorkflowHandle> {
+  const pipelineConfig = requirePipelineConfig(config, configPath);
+  const input: PipelineInput = {
+    runKey: workflowId,
+    config: { ...pipelineConfig, seed: pipelineConfig.seed + seedOffset },
+    baseDir: resolve(dirname(configPath)),
+    configSource: configPath,
+  };
+  return client.workflow.start('trainingPipeline', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '30 minutes', args: [input] });
 }
 
 /** Every workload the driver can run, by name. */
@@ -64,6 +85,18 @@ export const WORKLOADS: Record<string, MultihostWorkload> = {
       return client.workflow.start('handoverProbeWorkflow', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '5 minutes', args: [input] });
     },
     handover: { activityType: 'holdWorkerSlot', queueClass: 'gpu', minRunning: 1 },
+  },
+
+  // The network stages run on the GPU queue, so the config's training heartbeat timeout sets how soon a lost stage moves on.
+  pipeline: {
+    description: 'the training pipeline of the run config: prepare, network stages, hashing, encode, index, evaluate, report',
+    start: (context) => startPipeline(context, 0),
+  },
+
+  'pipeline-handover': {
+    description: 'the training pipeline with the seed shifted by one, so every stage trains afresh; a sensor-classifier stage is handed over',
+    start: (context) => startPipeline(context, 1),
+    handover: { activityType: 'trainSensorStage', queueClass: 'gpu', minRunning: 1 },
   },
 };
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunConfig } from '../../src/config/run-config';
@@ -22,28 +22,47 @@ import { createTestNetwork, destroyOwnNamespaces, namespaceSupportProblem, remov
  * workflow across the hosts, add it there and name it here. A handover
  * workload must declare the long GPU activity whose worker this test kills.
  */
-const ACROSS_HOSTS_WORKLOAD = 'doctor';
-const HANDOVER_WORKLOAD = 'gpu-handover';
+const ACROSS_HOSTS_WORKLOAD = 'pipeline';
+/** The pipeline again with a shifted seed, so its stages train afresh instead of coming from the first run's cache. */
+const HANDOVER_WORKLOAD = 'pipeline-handover';
 /** Its GPU activity must finish within the worker's 30-second shutdown grace. */
 const DRAIN_WORKLOAD = 'gpu-drain';
 
 /** The search service runs beside the CPU worker and serves queries from the client host. */
 const SEARCH_HOST = 'cpu-a';
-const SEARCH_INDEX = 'multihost-gallery';
 
 const SUBNET_PREFIX = '10.231.42';
 const GPU_HOSTS = ['gpu-a', 'gpu-b'];
 const CPU_HOSTS = ['cpu-a'];
-const CONFIG_PATH = 'configs/demo.yaml';
+const CONFIG_PATH = 'test/multihost/pipeline.yaml';
 const WORKER_START_TIMEOUT_MS = 180_000;
-const QUEUES = loadRunConfig(CONFIG_PATH).queues;
+const RUN_CONFIG = loadRunConfig(CONFIG_PATH);
+const QUEUES = RUN_CONFIG.queues;
+/** The index that the pipeline workload builds and the search service serves. */
+const SEARCH_INDEX = RUN_CONFIG.index?.name ?? 'multihost-pipeline';
+/** Estimated to cover the demo pipeline on a loaded 2-core machine (about 3–6 minutes there). */
+const PIPELINE_TIMEOUT_MS = 720_000;
+
+/** Returns the first image file under `root`, searching sub-folders in name order. */
+async function findImage(root: string): Promise<string> {
+  const entries = (await readdir(root, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const path = join(root, entry.name);
+    if (entry.isFile() && /\.(png|tif|tiff|bmp)$/i.test(entry.name)) return path;
+    if (entry.isDirectory()) {
+      const found = await findImage(path).catch(() => undefined);
+      if (found !== undefined) return found;
+    }
+  }
+  throw new Error(`no image file under ${root}`);
+}
 
 function summarize(activities: ActivityRecord[]): string {
   return activities.map((activity) => `${activity.activityType}@${activity.taskQueue} on ${activity.workerIdentity} attempt ${activity.attempt} ${activity.outcome}`).join('\n  ');
 }
 
 describe('multi-host cluster', function () {
-  this.timeout(300_000);
+  this.timeout(900_000);
   let cluster: MultihostCluster | undefined;
   let scratchDir: string | undefined;
   let namespacesSupported = false;
@@ -85,11 +104,14 @@ describe('multi-host cluster', function () {
   it('runs the workload on remote workers', async function () {
     const started = Date.now();
     const driver = cluster!.drive('client', ACROSS_HOSTS_WORKLOAD, 'run');
-    const completed = await driver.next('completed', 180_000).catch(async (error: Error) => {
+    const completed = await driver.next('completed', PIPELINE_TIMEOUT_MS).catch(async (error: Error) => {
       throw new Error(`${error.message}\nworker logs:\n${await cluster!.workerLogTails()}`);
     });
     const activities = completed.activities as ActivityRecord[];
     const overview = summarize(activities);
+    const summary = completed.result as { index: { name: string; codes: number } };
+    assert.equal(summary.index.name, SEARCH_INDEX);
+    assert.ok(summary.index.codes > 0, 'the pipeline indexed no codes');
     console.log(`    ${ACROSS_HOSTS_WORKLOAD} finished in ${((Date.now() - started) / 1000).toFixed(1)} s:\n  ${overview}`);
 
     assert.ok(activities.length > 0, 'the workflow history lists no activities');
@@ -103,34 +125,40 @@ describe('multi-host cluster', function () {
     assert.ok(queues.has(QUEUES.cpu), `no activity ran on the CPU queue:\n  ${overview}`);
   });
 
-  it('serves queries to another host', async function () {
+  it('serves image queries to another host', async function () {
     const started = Date.now();
-    const build = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'index', 'build', '--name', SEARCH_INDEX, '--random', '2000', '--code-length', '64', '--shards', '2'], 180_000);
-    assert.equal(build.code, 0, `whorl index build failed:\n${build.stderr}`);
+    // A print the pipeline never saw, written on the client host; the service must rank it exactly like the CLI there.
+    const synthDir = join(scratchDir!, 'query-prints');
+    const synth = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'data', 'synth', '--out', synthDir, '--fingers', '1', '--sensors', '1', '--impressions', '1', '--seed', '99'], 120_000);
+    assert.equal(synth.code, 0, `whorl data synth failed:\n${synth.stderr}`);
+    const queryImage = await findImage(synthDir);
 
     const baseUrl = cluster!.startSearchService(SEARCH_HOST, SEARCH_INDEX, 8470);
     const health = await cluster!.httpFromHost('client', `${baseUrl}/healthz`, { waitOkSeconds: 120 });
     assert.equal(health.status, 200, `GET /healthz on ${SEARCH_HOST}: ${JSON.stringify(health.body)}`);
 
-    const query = '0123456789abcdef';
-    const response = await cluster!.httpFromHost('client', `${baseUrl}/search`, { json: { code: query, k: 5 } });
+    const imageBase64 = (await readFile(queryImage)).toString('base64');
+    const response = await cluster!.httpFromHost('client', `${baseUrl}/search`, { json: { imageBase64, k: 5 } });
     assert.equal(response.status, 200, `POST /search: ${JSON.stringify(response.body)}`);
     const served = response.body as { indexVersion: number; results: Array<{ matches: Array<{ id: number; distance: number }> }> };
     assert.equal(served.results.length, 1);
     assert.equal(served.results[0].matches.length, 5);
 
-    // The exact baseline: the same query from the client host, read straight from object storage.
-    const exact = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'search', '--name', SEARCH_INDEX, '--code', query, '--k', '5', '--json'], 120_000);
+    // The exact baseline: the same image searched from the client host, read straight from object storage.
+    const exact = await cluster!.runOnHost('client', [process.execPath, 'scripts/whorl.cjs', 'search', '--name', SEARCH_INDEX, '--image', queryImage, '--k', '5', '--json'], 120_000);
     assert.equal(exact.code, 0, `whorl search failed:\n${exact.stderr}`);
     const expected = JSON.parse(exact.stdout) as { indexVersion: number; matches: Array<{ id: number; distance: number }> };
     assert.equal(served.indexVersion, expected.indexVersion);
-    assert.deepEqual(served.results[0].matches.map((match) => [match.id, match.distance]), expected.matches.map((match) => [match.id, match.distance]));
-    console.log(`    built, served and queried index ${SEARCH_INDEX} across hosts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    assert.deepEqual(
+      served.results[0].matches.map((match) => [match.id, match.distance]),
+      expected.matches.map((match) => [match.id, match.distance]),
+    );
+    console.log(`    served an image query on index ${SEARCH_INDEX} across hosts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
   it('hands a GPU activity over when its worker dies', async function () {
     const driver = cluster!.drive('client', HANDOVER_WORKLOAD, 'handover');
-    const running = await driver.next('running', 120_000);
+    const running = await driver.next('running', 300_000);
     const runningActivities = running.activities as Array<{ workflowId: string; activityId: string; workerHost: string; attempt: number }>;
     const handoverTarget = workloadByName(HANDOVER_WORKLOAD).handover!;
     const busyHosts = runningActivities.map((activity) => activity.workerHost);
@@ -144,7 +172,7 @@ describe('multi-host cluster', function () {
     const killedAt = Date.now();
     await cluster!.killWorker(victim.workerHost);
 
-    const completed = await driver.next('completed', 120_000).catch(async (error: Error) => {
+    const completed = await driver.next('completed', PIPELINE_TIMEOUT_MS).catch(async (error: Error) => {
       throw new Error(`${error.message}\nworker logs:\n${await cluster!.workerLogTails()}`);
     });
     const activities = completed.activities as ActivityRecord[];
