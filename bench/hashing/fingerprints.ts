@@ -14,16 +14,24 @@
  * - Gallery and probes: for each finger, a seeded choice of 4 impressions
  *   forms the gallery and the other 4 are probes, so every probe's finger is
  *   in the gallery.
- * - Training: every hasher trains on synthetic fingers from
- *   src/datasets/synthetic only, so no evaluation identity is in any training set.
- *   supervised-dh uses their finger labels.
+ * - Training (--train-on, a comma-separated list): `synthetic` (default)
+ *   trains every hasher on synthetic fingers from src/datasets/synthetic,
+ *   so no evaluation identity is in any training set, and supervised-dh
+ *   uses their finger labels. `gallery` trains on the gallery prints, the
+ *   database being indexed, and `both` on the two together. Probes never
+ *   enter training. With gallery prints, supervised-dh uses the gallery
+ *   identity labels and its rows read "supervised-dh (gallery labels)".
  * - Features: each print is centred unscaled on a white square canvas (the
  *   canvas alignToReference uses) and resized to --canvas px. With alignment
  *   the print is first warped onto its database's reference (synthetic
  *   prints onto the global reference) by alignToReference. `--features
  *   orientation` (default) takes the ridge orientation field on a grid of
- *   --feature-size cells per side (see orientationFieldFeatures), and
- *   `--features pixels` the area-averaged pixels of pixelFeatures.
+ *   --feature-size cells per side (see orientationFieldFeatures),
+ *   `--features orientation-multiscale` the orientation fields on each grid
+ *   of --orientation-grids (default 8,16; see multiScaleOrientationFeatures),
+ *   `--features gabor` the Gabor filter-bank energy on a --feature-size grid
+ *   (see gaborEnergyFeatures), and `--features pixels` the area-averaged
+ *   pixels of pixelFeatures.
  * - `--rerank K` adds, after each hasher row, a row whose rankings reorder
  *   each probe's first K Hamming candidates by the alignment model's pairwise
  *   match score (see bench/hashing/rerank.ts).
@@ -53,6 +61,8 @@ import { initializeTensorBackend } from '../../src/tensors';
 import { MlflowClient } from '../../src/tracking';
 import { FIRST_EVALUATION_FINGER, loadPrints, type Print } from '../alignment/fvc-prints';
 import { orientationFieldFeatures } from '../../src/pipeline/orientation-features';
+import { gaborEnergyFeatures } from '../../src/pipeline/gabor-features';
+import { multiScaleOrientationFeatures } from '../../src/pipeline/multiscale-orientation-features';
 import { rerankedRankings, scoreRankings } from './rerank';
 
 const EXPERIMENT = 'whorl-fingerprint-bench';
@@ -67,17 +77,53 @@ interface Sample {
   image: GrayImage;
 }
 
+const FEATURE_KINDS = ['pixels', 'orientation', 'orientation-multiscale', 'gabor'] as const;
+
+type FeatureKind = (typeof FEATURE_KINDS)[number];
+
+/** Filter orientations and wavelength of `--features gabor`, sized for a 192-px canvas, where FVC ridge periods are about 3–6 px. */
+const GABOR_ORIENTATION_COUNT = 8;
+const GABOR_WAVELENGTH_PX = 4;
+
 interface FeatureSpec {
-  features: 'pixels' | 'orientation';
+  features: FeatureKind;
   canvasPx: number;
-  /** Side of the pixel grid, or cells per side of the orientation grid. */
+  /** Side of the pixel grid, or cells per side of the orientation or Gabor grid. */
   featureSizePx: number;
+  /** Cells per side of each orientation grid of `orientation-multiscale`. */
+  orientationGrids: number[];
 }
 
 function describeFeatures(spec: FeatureSpec): string {
-  return spec.features === 'pixels'
-    ? `pixels ${spec.featureSizePx}x${spec.featureSizePx} of a ${spec.canvasPx}px canvas, centred, unit L2`
-    : `orientation field ${spec.featureSizePx}x${spec.featureSizePx} cells of a ${spec.canvasPx}px canvas, centred, unit L2`;
+  const canvas = `of a ${spec.canvasPx}px canvas, centred, unit L2`;
+  const grid = `${spec.featureSizePx}x${spec.featureSizePx}`;
+  switch (spec.features) {
+    case 'pixels':
+      return `pixels ${grid} ${canvas}`;
+    case 'orientation':
+      return `orientation field ${grid} cells ${canvas}`;
+    case 'orientation-multiscale':
+      return `orientation fields ${spec.orientationGrids.map((cells) => `${cells}x${cells}`).join(' + ')} cells ${canvas}`;
+    case 'gabor':
+      return `Gabor energy ${grid} cells, ${GABOR_ORIENTATION_COUNT} orientations, wavelength ${GABOR_WAVELENGTH_PX}px ${canvas}`;
+  }
+}
+
+/** Computes the feature matrix that `spec.features` names from prepared canvases. */
+function extractFeatures(prepared: GrayImage[], spec: FeatureSpec): FeatureMatrix {
+  switch (spec.features) {
+    case 'orientation':
+      return orientationFieldFeatures(prepared, spec.featureSizePx);
+    case 'orientation-multiscale':
+      return multiScaleOrientationFeatures(prepared, spec.orientationGrids);
+    case 'gabor':
+      return gaborEnergyFeatures(prepared, { gridCells: spec.featureSizePx, orientationCount: GABOR_ORIENTATION_COUNT, wavelengthsPx: [GABOR_WAVELENGTH_PX] });
+    case 'pixels': {
+      // pixelFeatures reads only width, height and pixels of a prepared image.
+      const asPrepared = prepared.map((image) => ({ width: image.widthPx, height: image.heightPx, pixels: image.pixels }) as unknown as PreparedImage);
+      return pixelFeatures(asPrepared, spec.featureSizePx);
+    }
+  }
 }
 
 interface ResultRow {
@@ -105,7 +151,8 @@ function parseOptions(): {
   alignment: ('off' | 'on')[];
   bits: number[];
   hashers: HasherKind[];
-  features: 'pixels' | 'orientation';
+  features: FeatureKind;
+  orientationGrids: number[];
   canvasPx: number;
   featureSizePx: number;
   syntheticFingers: number;
@@ -126,6 +173,7 @@ function parseOptions(): {
       bits: { type: 'string', default: '16,32,64' },
       hashers: { type: 'string', default: HASHER_KINDS.join(',') },
       features: { type: 'string', default: 'orientation' },
+      'orientation-grids': { type: 'string', default: '8,16' },
       canvas: { type: 'string' },
       'feature-size': { type: 'string' },
       'synthetic-fingers': { type: 'string', default: '160' },
@@ -151,11 +199,12 @@ function parseOptions(): {
     if (!(HASHER_KINDS as readonly string[]).includes(kind)) throw new UserInputError(`unknown hasher "${kind}" in --hashers: expected some of ${HASHER_KINDS.join(', ')}`);
     return kind as HasherKind;
   });
-  const features = values.features;
-  if (features !== 'pixels' && features !== 'orientation') throw new UserInputError(`--features takes pixels or orientation, but got "${features}"`);
+  const features = values.features as FeatureKind;
+  if (!FEATURE_KINDS.includes(features)) throw new UserInputError(`--features takes one of ${FEATURE_KINDS.join(', ')}, but got "${values.features}"`);
   return {
     datasets: values.datasets,
     features,
+    orientationGrids: values['orientation-grids'].split(',').map((text) => integer('orientation-grids', text, 1)),
     canvasPx: integer('canvas', values.canvas ?? (features === 'pixels' ? '64' : '192'), 8),
     alignmentStore: values['alignment-store'],
     alignmentPrefix: values['alignment-prefix'],
@@ -292,10 +341,7 @@ function sampleFeatures(samples: Sample[], spec: FeatureSpec, references: Alignm
       });
     }
   }
-  if (spec.features === 'orientation') return { features: orientationFieldFeatures(prepared, spec.featureSizePx), warpsApplied };
-  // pixelFeatures reads only width, height and pixels of a prepared image.
-  const asPrepared = prepared.map((image) => ({ width: image.widthPx, height: image.heightPx, pixels: image.pixels }) as unknown as PreparedImage);
-  return { features: pixelFeatures(asPrepared, spec.featureSizePx), warpsApplied };
+  return { features: extractFeatures(prepared, spec), warpsApplied };
 }
 
 /** Share of probes whose finger appears among the first `k` ranked gallery entries (Hamming ranking, ties by gallery index). */
