@@ -16,7 +16,7 @@ import type { StageOutcome, TrackingContext } from './retrieval';
 import { createSensorActivities } from './sensor';
 
 /** Bumped whenever a stage below changes what it writes, so cached outputs are not reused. */
-const CODE_VERSIONS = { sensorTrain: 2, sensorEvaluate: 1, alignment: 2 } as const;
+const CODE_VERSIONS = { sensorTrain: 3, sensorEvaluate: 1, alignment: 2 } as const;
 
 /** One finished epoch of a network, as the run report shows it. */
 export interface EpochSummary {
@@ -83,6 +83,9 @@ function sensorOverrides(sensor: SensorStageConfig): Partial<Omit<SensorTraining
   if (sensor.epochs !== undefined) overrides.epochs = sensor.epochs;
   if (sensor.batchSize !== undefined) overrides.batchSize = sensor.batchSize;
   if (sensor.inputSizePx !== undefined) overrides.inputSizePx = sensor.inputSizePx;
+  if (sensor.input !== undefined) overrides.input = sensor.input;
+  if (sensor.trainPatchesPerImage !== undefined) overrides.trainPatchesPerImage = sensor.trainPatchesPerImage;
+  if (sensor.testPatchGrid !== undefined) overrides.testPatchGrid = sensor.testPatchGrid;
   if (sensor.widthMultiplier !== undefined) overrides.widthMultiplier = sensor.widthMultiplier;
   if (sensor.learningRate !== undefined) overrides.learningRate = sensor.learningRate;
   return overrides;

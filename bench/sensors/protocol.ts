@@ -19,6 +19,7 @@ import { initializeTensorBackend, tensorBackendRunParameters } from '../../src/t
 import { MlflowClient } from '../../src/tracking';
 import {
   CPU_SENSOR_TRAINING,
+  SENSOR_INPUT_MODES,
   confusionMatrixMarkdown,
   evaluateSensorRun,
   formatPercent,
@@ -28,12 +29,13 @@ import {
   trainSensorClassifier,
   type RobustnessRow,
   type SensorEvaluation,
+  type SensorInputMode,
   type SensorModelVariant,
   type SensorTableRow,
 } from '../../src/sensors';
 
 const DATA_VARIANTS = ['full', 'central-patch-on-white'] as const;
-const MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
+const ALL_MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
 
 interface VariantResult {
   evaluation: SensorEvaluation;
@@ -47,9 +49,15 @@ async function main(): Promise<void> {
   const options = new Command()
     .option('--data <folder>', 'folder with fvc2000, fvc2002, fvc2004 and iitk-fpsensornet', '../shared/datasets')
     .option('--out <file>', 'Markdown file for the tables', 'bench/sensors/results.md')
-    .option('--seed <n>', 'seed of splits, weights and perturbations', '7')
+    .option('--seed <n>', 'seed of splits and perturbations, and of training unless --train-seed is set', '7')
+    .option('--train-seed <n>', 'seed of weights, crops and batch order; defaults to --seed')
     .option('--epochs <n>', 'training epochs', String(CPU_SENSOR_TRAINING.epochs))
-    .option('--image-size <px>', 'prepared and model input side in pixels', String(CPU_SENSOR_TRAINING.inputSizePx))
+    .option('--image-size <px>', 'side of the prepared images in pixels', '384')
+    .option('--input <mode>', 'whole (resize the prepared image to the model input), patches (crops of the prepared image) or patches-and-whole (crops stacked with the resized whole image)', CPU_SENSOR_TRAINING.input)
+    .option('--input-size <px>', 'model input side in pixels; the crop side in patch mode', String(CPU_SENSOR_TRAINING.inputSizePx))
+    .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
+    .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
+    .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
     .option('--threads <n>', 'tensor backend threads', '2')
@@ -59,7 +67,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; epochs: string; imageSize: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -68,8 +76,23 @@ async function main(): Promise<void> {
   const tracking = MlflowClient.fromEnvironment(environment);
   const experimentId = await tracking.getOrCreateExperiment(options.experiment);
   const seed = Number(options.seed);
+  const trainingSeed = Number(options.trainSeed ?? options.seed);
   const imageSizePx = Number(options.imageSize);
   const dataRoot = resolve(options.data);
+  if (!(SENSOR_INPUT_MODES as readonly string[]).includes(options.input)) {
+    throw new Error(`invalid --input "${options.input}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
+  }
+  const input = options.input as SensorInputMode;
+  const modelVariants = options.variants.split(',').map((name) => name.trim()) as SensorModelVariant[];
+  for (const variant of modelVariants) {
+    if (!ALL_MODEL_VARIANTS.includes(variant)) throw new Error(`invalid --variants entry "${variant}": expected ${ALL_MODEL_VARIANTS.join(' or ')}`);
+  }
+  const inputSettings = {
+    input,
+    inputSizePx: Number(options.inputSize),
+    trainPatchesPerImage: Number(options.patchesPerImage),
+    testPatchGrid: Number(options.testGrid),
+  };
 
   const sections: string[] = [];
   const dataVariants = options.dataVariants.split(',').map((name) => name.trim());
@@ -97,8 +120,8 @@ async function main(): Promise<void> {
     if (options.prepareOnly === true) continue;
 
     const results: Partial<Record<SensorModelVariant, VariantResult>> = {};
-    for (const variant of MODEL_VARIANTS) {
-      const settings = { ...CPU_SENSOR_TRAINING, variant, seed, inputSizePx: imageSizePx, epochs: Number(options.epochs), widthMultiplier: Number(options.width) };
+    for (const variant of modelVariants) {
+      const settings = { ...CPU_SENSOR_TRAINING, ...inputSettings, variant, seed: trainingSeed, epochs: Number(options.epochs), widthMultiplier: Number(options.width) };
       const run = await tracking.createRun({
         experimentId,
         runName: `sensor-${variant}-${dataVariant}`,
@@ -106,7 +129,7 @@ async function main(): Promise<void> {
           'whorl.stage': 'sensor',
           'whorl.variant': variant,
           'whorl.data_variant': dataVariant,
-          'whorl.pair': `${splits.datasetHash}-s${seed}-w${settings.widthMultiplier}-e${settings.epochs}`,
+          'whorl.pair': `${splits.datasetHash}-s${seed}-t${trainingSeed}-w${settings.widthMultiplier}-e${settings.epochs}-${settings.input}${settings.inputSizePx}`,
           'whorl.command': 'bench/sensors/protocol.ts',
         },
       });
@@ -145,36 +168,40 @@ async function main(): Promise<void> {
         sensor,
         trainImages: splits.train.filter((candidate) => candidate.sensor === sensor).length,
         testImages: splits.test.filter((candidate) => candidate.sensor === sensor).length,
-        ccr: Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, results[variant]?.evaluation.ccrBySensor[sensor] ?? Number.NaN])),
+        ccr: Object.fromEntries(modelVariants.map((variant) => [variant, results[variant]?.evaluation.ccrBySensor[sensor] ?? Number.NaN])),
       };
     });
-    const aggregate = Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, results[variant]?.evaluation.aggregateCcr ?? Number.NaN]));
+    const aggregate = Object.fromEntries(modelVariants.map((variant) => [variant, results[variant]?.evaluation.aggregateCcr ?? Number.NaN]));
     sections.push(
       [
         `### ${dataVariant === 'full' ? 'Plain images' : 'Central 90×90 patch on white (background invariance)'}`,
         '',
-        `Prepared data set \`${prepared.manifestKey}\`; MLflow runs ${MODEL_VARIANTS.map((variant) => `${variant} \`${results[variant]?.runId}\``).join(', ')}.`,
+        `Prepared data set \`${prepared.manifestKey}\`; MLflow runs ${modelVariants.map((variant) => `${variant} \`${results[variant]?.runId}\``).join(', ')}.`,
         '',
-        sensorTableMarkdown(rows, MODEL_VARIANTS, aggregate),
+        sensorTableMarkdown(rows, modelVariants, aggregate),
         '',
         `| model | parameters | training time | aggregate CCR |`,
         `|---|---:|---:|---:|`,
-        ...MODEL_VARIANTS.map((variant) => {
+        ...modelVariants.map((variant) => {
           const result = results[variant] as VariantResult;
           return `| ${variant} | ${result.parameterCount.toLocaleString('en-US')} | ${(result.trainingTimeMs / 1000).toFixed(1)} s | ${formatPercent(result.evaluation.aggregateCcr)} |`;
         }),
         '',
         'Robustness (aggregate CCR on the perturbed test split):',
         '',
-        robustnessTableMarkdown(Object.fromEntries(MODEL_VARIANTS.map((variant) => [variant, (results[variant] as VariantResult).robustness]))),
+        robustnessTableMarkdown(Object.fromEntries(modelVariants.map((variant) => [variant, (results[variant] as VariantResult).robustness]))),
         '',
-        ...MODEL_VARIANTS.flatMap((variant) => [`Confusion matrix, ${variant}:`, '', confusionMatrixMarkdown((results[variant] as VariantResult).evaluation), '']),
+        ...modelVariants.flatMap((variant) => [`Confusion matrix, ${variant}:`, '', confusionMatrixMarkdown((results[variant] as VariantResult).evaluation), '']),
       ].join('\n'),
     );
   }
 
   if (options.prepareOnly === true) return;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed}, ${options.epochs} epochs, ${imageSizePx}-pixel input (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}.`;
+  const inputText =
+    input !== 'whole'
+      ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
+      : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -65,4 +65,8 @@ export class SeededInitializers {
   glorotUniform(): ReturnType<typeof tf.initializers.glorotUniform> {
     return tf.initializers.glorotUniform({ seed: this.next++ });
   }
+
+  heNormal(): ReturnType<typeof tf.initializers.heNormal> {
+    return tf.initializers.heNormal({ seed: this.next++ });
+  }
 }

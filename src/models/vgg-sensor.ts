@@ -18,7 +18,17 @@ export const VGG19_BLOCKS: ReadonlyArray<{ filters: number; convolutions: number
 export interface ShallowSensorModelOptions extends SensorModelOptions {
   /** Dropout rate before the classifier; 0.5 by default. */
   dropoutRate?: number;
+  /**
+   * Initializer of the convolution kernels: `glorot-uniform` (the Keras
+   * default, used when unset) or `he-normal` (He et al., 2015). Without
+   * batch normalization, Glorot's variance halves the activations' variance
+   * at every ReLU convolution, which can leave a narrow twelve-layer stack
+   * outputting a uniform softmax from the start.
+   */
+  convolutionInitializer?: ConvolutionInitializer;
 }
+
+export type ConvolutionInitializer = 'glorot-uniform' | 'he-normal';
 
 /**
  * Builds the shallow sensor classifier: VGG-19 without block 5, that is
@@ -43,7 +53,7 @@ export function buildShallowSensorModel(options: ShallowSensorModelOptions): tf.
           kernelSize: 3,
           padding: 'same',
           activation: 'relu',
-          kernelInitializer: initializers.glorotUniform(),
+          kernelInitializer: options.convolutionInitializer === 'he-normal' ? initializers.heNormal() : initializers.glorotUniform(),
           name: `block${blockIndex + 1}_conv${convolution}`,
         })
         .apply(x) as tf.SymbolicTensor;

@@ -118,18 +118,19 @@ export const sensorStageConfigSchema = z
     epochs: z.number().int().positive().max(1000).optional(),
     batchSize: z.number().int().positive().max(1024).optional(),
     /**
-     * `whole` resizes each prepared image to the model input; `patches` cuts
-     * crops of the model input size from the prepared image without resizing
-     * and classifies an image by averaging the softmax of a grid of crops.
-     * Patch input needs prepared images (data.imageSizePx) at least as large
-     * as inputSizePx.
+     * `whole` resizes each prepared image to the model input. `patches` cuts
+     * crops of the model input size from the prepared image without
+     * resizing, and classifies an image by averaging the softmax of a grid of
+     * crops. `patches-and-whole` also stacks the resized whole image on each
+     * crop. The patch modes need prepared images (data.imageSizePx) at least
+     * as large as inputSizePx.
      */
-    input: z.enum(['whole', 'patches']).optional(),
-    /** Side of the square model input, in pixels; the crop side in patch mode. */
+    input: z.enum(['whole', 'patches', 'patches-and-whole']).optional(),
+    /** Side of the square model input, in pixels; the crop side in the patch modes. */
     inputSizePx: z.number().int().min(16).max(512).optional(),
-    /** Patch mode: random crops taken from each training image per epoch. */
+    /** Patch modes: random crops taken from each training image per epoch. */
     trainPatchesPerImage: z.number().int().positive().max(1000).optional(),
-    /** Patch mode: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
+    /** Patch modes: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
     testPatchGrid: z.number().int().positive().max(16).optional(),
     widthMultiplier: z.number().positive().max(4).optional(),
     learningRate: z.number().positive().max(1).optional(),

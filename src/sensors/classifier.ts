@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { decodeImage, preprocessImage, type GrayImage, type PreprocessOptions } from '../imaging';
+import { decodeImage, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
 import { ObjectNotFoundError, type ObjectStore } from '../storage';
 import { loadModelFromStore, saveModelToStore } from '../training';
-import { imagesToBatch } from './dataset';
+import { imagesToBatch, patchesToBatch } from './dataset';
+import { averagePatchProbabilities, cropGridPatches, type SensorInputMode } from './patches';
 
 export type SensorModelVariant = 'shallow' | 'deep';
 
@@ -16,8 +17,14 @@ export interface SensorClassifierMetadata {
   variant: SensorModelVariant;
   /** Sensor labels in output order: output k is the probability of `sensors[k]`. */
   sensors: string[];
+  /** Model input side; in the patch modes also the side of each crop. */
   inputSizePx: number;
+  /** Channels of each view; `patches-and-whole` models take twice as many. */
   channels: number;
+  /** Input mode; classifiers written before patch input have none and read as `whole`. */
+  input?: SensorInputMode;
+  /** Patch modes: the test crops of an image form a grid of this side, whose softmax outputs are averaged. */
+  testPatchGrid?: number;
   widthMultiplier: number;
   parameterCount: number;
   preprocess: PreprocessOptions;
@@ -66,8 +73,90 @@ export async function loadSensorClassifier(store: ObjectStore, prefix: string): 
   return { model: await loadModelFromStore(store, prefix), metadata };
 }
 
+/** Returns the input mode of a classifier; classifiers without one were trained on whole images. */
+export function classifierInputMode(metadata: SensorClassifierMetadata): SensorInputMode {
+  return metadata.input ?? 'whole';
+}
+
+/** Images per model call in the patch modes, so one call takes at most about 256 crops. */
+function imagesPerPatchBatch(cropsPerImage: number): number {
+  return Math.max(1, Math.floor(256 / cropsPerImage));
+}
+
 /**
- * Converts one query to a model input [1, size, size, channels].
+ * Returns the softmax probabilities of every prepared image, one row per
+ * image in the order of `metadata.sensors`. In whole mode each image is
+ * resized to the model input. In the patch modes each image contributes the
+ * `testPatchGrid`² crops of `cropGridPatches` (each stacked with the resized
+ * whole image in `patches-and-whole`), and its row is the mean of their
+ * softmax outputs.
+ */
+export function predictProbabilities(classifier: SensorClassifier, images: GrayImage[], batchSize = 64): Float32Array[] {
+  const { metadata } = classifier;
+  const classCount = metadata.sensors.length;
+  const rows: Float32Array[] = [];
+
+  if (classifierInputMode(metadata) === 'whole') {
+    for (let start = 0; start < images.length; start += batchSize) {
+      const values = tf.tidy(() => (classifier.model.predict(imagesToBatch(images.slice(start, start + batchSize), metadata)) as tf.Tensor).dataSync());
+      rows.push(...averagePatchProbabilities(values, { cropsPerImage: 1, classCount }));
+    }
+    return rows;
+  }
+
+  const gridSide = metadata.testPatchGrid ?? 1;
+  const cropsPerImage = gridSide * gridSide;
+  const imagesPerBatch = imagesPerPatchBatch(cropsPerImage);
+  const withWhole = metadata.input === 'patches-and-whole';
+  for (let start = 0; start < images.length; start += imagesPerBatch) {
+    const chunk = images.slice(start, start + imagesPerBatch);
+    const crops = chunk.flatMap((image) => cropGridPatches(image, metadata.inputSizePx, gridSide));
+    const wholeImages = withWhole ? chunk.flatMap((image) => Array<GrayImage>(cropsPerImage).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx }))) : undefined;
+    const values = tf.tidy(() => (classifier.model.predict(patchesToBatch(crops, wholeImages, metadata)) as tf.Tensor).dataSync());
+    rows.push(...averagePatchProbabilities(values, { cropsPerImage, classCount }));
+  }
+  return rows;
+}
+
+/** Checks the shape of a query tensor [height, width, channels] against the classifier's channels. */
+function validateQueryTensor(classifier: SensorClassifier, image: tf.Tensor): void {
+  const { channels } = classifier.metadata;
+  if (image.rank !== 3) {
+    throw new UserInputError(`invalid image tensor of shape [${image.shape.join(', ')}]: expected [height, width, channels]`);
+  }
+  const imageChannels = image.shape[2] as number;
+  if (imageChannels !== channels && imageChannels !== 1) {
+    throw new UserInputError(`invalid image tensor with ${imageChannels} channels: the sensor classifier expects ${channels} channel(s), or 1 to repeat; convert the image to gray first`);
+  }
+}
+
+/** Decodes encoded bytes or takes a gray image, checks its pixel count and prepares it like the training data. */
+function prepareQueryImage(classifier: SensorClassifier, image: GrayImage | Uint8Array): GrayImage {
+  const decoded = image instanceof Uint8Array ? decodeImage(image) : image;
+  if (decoded.pixels.length !== decoded.widthPx * decoded.heightPx) {
+    throw new UserInputError(`invalid gray image: ${decoded.pixels.length} pixels for ${decoded.widthPx}×${decoded.heightPx}; expected one byte per pixel`);
+  }
+  return preprocessImage(decoded, classifier.metadata.preprocess);
+}
+
+/**
+ * Converts a prepared query tensor [height, width, channels] with values in
+ * [0, 1] to a gray image of the prepared size, for patch input: the first
+ * channel is kept, scaled to 0–255, and another size is resized bilinearly.
+ */
+function tensorToPreparedImage(classifier: SensorClassifier, image: tf.Tensor3D): GrayImage {
+  const sizePx = classifier.metadata.preprocess.imageSizePx;
+  const values = tf.tidy(() => {
+    let gray = image.toFloat().slice([0, 0, 0], [-1, -1, 1]).mul(255) as tf.Tensor3D;
+    if (image.shape[0] !== sizePx || image.shape[1] !== sizePx) gray = tf.image.resizeBilinear(gray, [sizePx, sizePx]);
+    return gray.clipByValue(0, 255).round().dataSync();
+  });
+  return { widthPx: sizePx, heightPx: sizePx, pixels: Uint8Array.from(values) };
+}
+
+/**
+ * Converts one query to a model input [1, size, size, channels] for whole
+ * input mode.
  * - encoded bytes (TIFF, PNG, JPEG, BMP) are decoded, then prepared like the training data;
  * - a GrayImage of any size is prepared like the training data;
  * - a tensor [height, width, channels] is taken as already prepared, with values in [0, 1]
@@ -75,38 +164,39 @@ export async function loadSensorClassifier(store: ObjectStore, prefix: string): 
  *   channels, and any other channel count is rejected.
  */
 export function queryToBatch(classifier: SensorClassifier, image: GrayImage | Uint8Array | tf.Tensor3D): tf.Tensor4D {
-  const { inputSizePx, channels, preprocess } = classifier.metadata;
-  if (image instanceof tf.Tensor) {
-    if (image.rank !== 3) {
-      throw new UserInputError(`invalid image tensor of shape [${image.shape.join(', ')}]: expected [height, width, channels]`);
-    }
-    const imageChannels = image.shape[2];
-    if (imageChannels !== channels && imageChannels !== 1) {
-      throw new UserInputError(`invalid image tensor with ${imageChannels} channels: the sensor classifier expects ${channels} channel(s), or 1 to repeat; convert the image to gray first`);
-    }
-    return tf.tidy(() => {
-      let batch = image.toFloat().mul(2).sub(1).expandDims(0) as tf.Tensor4D;
-      if (image.shape[0] !== inputSizePx || image.shape[1] !== inputSizePx) {
-        batch = tf.image.resizeBilinear(batch, [inputSizePx, inputSizePx]);
-      }
-      return imageChannels === channels ? batch : (tf.tile(batch, [1, 1, 1, channels]) as tf.Tensor4D);
-    });
-  }
+  const { inputSizePx, channels } = classifier.metadata;
+  if (!(image instanceof tf.Tensor)) return imagesToBatch([prepareQueryImage(classifier, image)], { inputSizePx, channels });
 
-  const decoded = image instanceof Uint8Array ? decodeImage(image) : image;
-  if (decoded.pixels.length !== decoded.widthPx * decoded.heightPx) {
-    throw new UserInputError(`invalid gray image: ${decoded.pixels.length} pixels for ${decoded.widthPx}×${decoded.heightPx}; expected one byte per pixel`);
-  }
-  const prepared = preprocessImage(decoded, preprocess);
-  return imagesToBatch([prepared], { inputSizePx, channels });
+  validateQueryTensor(classifier, image);
+  const imageChannels = image.shape[2];
+  return tf.tidy(() => {
+    let batch = image.toFloat().mul(2).sub(1).expandDims(0) as tf.Tensor4D;
+    if (image.shape[0] !== inputSizePx || image.shape[1] !== inputSizePx) {
+      batch = tf.image.resizeBilinear(batch, [inputSizePx, inputSizePx]);
+    }
+    return imageChannels === channels ? batch : (tf.tile(batch, [1, 1, 1, channels]) as tf.Tensor4D);
+  });
 }
 
-/** Predicts the sensor that captured one image, with its softmax confidence. */
+/** Returns the softmax probabilities of one query, averaged over the test crop grid in patch mode. */
+function queryProbabilities(classifier: SensorClassifier, image: GrayImage | Uint8Array | tf.Tensor3D): Float32Array {
+  if (classifierInputMode(classifier.metadata) === 'whole') {
+    return tf.tidy(() => (classifier.model.predict(queryToBatch(classifier, image)) as tf.Tensor).dataSync() as Float32Array);
+  }
+  if (image instanceof tf.Tensor) {
+    validateQueryTensor(classifier, image);
+    return predictProbabilities(classifier, [tensorToPreparedImage(classifier, image)])[0];
+  }
+  return predictProbabilities(classifier, [prepareQueryImage(classifier, image)])[0];
+}
+
+/**
+ * Predicts the sensor that captured one image, with its softmax confidence.
+ * Queries are prepared as in `queryToBatch`; in patch mode the prediction
+ * averages the softmax outputs of the test crop grid, as the evaluation does.
+ */
 export function predictSensor(classifier: SensorClassifier, image: GrayImage | Uint8Array | tf.Tensor3D): SensorPrediction {
-  const probabilities = tf.tidy(() => {
-    const batch = queryToBatch(classifier, image);
-    return (classifier.model.predict(batch) as tf.Tensor).dataSync();
-  });
+  const probabilities = queryProbabilities(classifier, image);
   const { sensors } = classifier.metadata;
   if (probabilities.length !== sensors.length) {
     throw new Error(`sensor classifier returned ${probabilities.length} probabilities for ${sensors.length} sensors; its metadata does not match its model`);

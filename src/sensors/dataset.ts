@@ -102,6 +102,19 @@ export function imagesToBatch(images: GrayImage[], options: { inputSizePx: numbe
   return tf.tensor4d(values, [images.length, inputSizePx, inputSizePx, channels]);
 }
 
+/**
+ * Converts crops to a float batch like `imagesToBatch`. With `wholeImages`,
+ * the batch has twice the channels: the crop's channels first, then those of
+ * the matching whole image, resized to the crop size.
+ */
+export function patchesToBatch(crops: GrayImage[], wholeImages: GrayImage[] | undefined, options: { inputSizePx: number; channels: number }): tf.Tensor4D {
+  if (wholeImages === undefined) return imagesToBatch(crops, options);
+  if (wholeImages.length !== crops.length) {
+    throw new Error(`got ${wholeImages.length} whole images for ${crops.length} crops; expected one each`);
+  }
+  return tf.tidy(() => tf.concat([imagesToBatch(crops, options), imagesToBatch(wholeImages, options)], 3));
+}
+
 /** One-hot labels [n, numSensors]. */
 export function labelsToOneHot(labels: number[], numSensors: number): tf.Tensor2D {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), numSensors).toFloat() as tf.Tensor2D);

@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { addRandomNoise, createRandom, occludePixels, rotateImage, type GrayImage } from '../imaging';
-import type { SensorClassifier } from './classifier';
-import { imagesToBatch, type SensorSample } from './dataset';
+import { predictProbabilities, type SensorClassifier } from './classifier';
+import type { SensorSample } from './dataset';
 
 /** Correct classification rates and the confusion matrix of one test set. */
 export interface SensorEvaluation {
@@ -69,17 +68,15 @@ export function perturbImage(image: GrayImage, perturbation: Perturbation, rando
   }
 }
 
-/** Returns the predicted label of every image, in batches. */
+/** Returns the predicted label of every prepared image: the argmax of `predictProbabilities`, so patch input votes over its crop grid. */
 export function predictLabels(classifier: SensorClassifier, images: GrayImage[], batchSize = 64): number[] {
-  const labels: number[] = [];
-  for (let start = 0; start < images.length; start += batchSize) {
-    const predicted = tf.tidy(() => {
-      const batch = imagesToBatch(images.slice(start, start + batchSize), classifier.metadata);
-      return (classifier.model.predict(batch) as tf.Tensor).argMax(1).dataSync();
-    });
-    labels.push(...Array.from(predicted));
-  }
-  return labels;
+  return predictProbabilities(classifier, images, batchSize).map((row) => {
+    let best = 0;
+    for (let label = 1; label < row.length; label++) {
+      if (row[label] > row[best]) best = label;
+    }
+    return best;
+  });
 }
 
 /** Computes CCR per sensor, aggregate CCR and the confusion matrix from true and predicted labels. */

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { encodePng, type GrayImage } from '../imaging';
-import type { SensorClassifier } from './classifier';
-import { imagesToBatch } from './dataset';
+import { cropImage, encodePng, resizeImage, type GrayImage } from '../imaging';
+import { classifierInputMode, type SensorClassifier } from './classifier';
+import { imagesToBatch, patchesToBatch } from './dataset';
+import { gridPatches, usesPatches } from './patches';
 
 /** Default layers to draw: the last convolution of VGG blocks 1 and 3, and the ends of ResNet stages 2 and 3. */
 export const DEFAULT_FEATURE_MAP_LAYERS: Readonly<Record<'shallow' | 'deep', string[]>> = {
@@ -49,7 +50,11 @@ export function tileFeatureMap(featureMap: tf.Tensor3D, maxChannels = 16, minTil
   return { widthPx: gridWidthPx, heightPx: gridHeightPx, pixels };
 }
 
-/** Renders the activations of the named layers for one image as PNGs, keyed by layer name. */
+/**
+ * Renders the activations of the named layers for one prepared image as
+ * PNGs, keyed by layer name. A patch-input classifier takes the central crop
+ * of the image's crop range, that is a 1 × 1 test grid.
+ */
 export function renderFeatureMaps(classifier: SensorClassifier, image: GrayImage, layerNames: string[], maxChannels = 16): Record<string, Uint8Array> {
   const known = classifier.model.layers.map((layer) => layer.name);
   const missing = layerNames.filter((name) => !known.includes(name));
@@ -61,7 +66,11 @@ export function renderFeatureMaps(classifier: SensorClassifier, image: GrayImage
   const probe = tf.model({ inputs: classifier.model.inputs, outputs });
   const pngs: Record<string, Uint8Array> = {};
   tf.tidy(() => {
-    const batch = imagesToBatch([image], classifier.metadata);
+    const { inputSizePx } = classifier.metadata;
+    const mode = classifierInputMode(classifier.metadata);
+    const crop = usesPatches(mode) ? cropImage(image, gridPatches(image, inputSizePx, 1)[0]) : image;
+    const wholeImages = mode === 'patches-and-whole' ? [resizeImage(image, { widthPx: inputSizePx, heightPx: inputSizePx })] : undefined;
+    const batch = usesPatches(mode) ? patchesToBatch([crop], wholeImages, classifier.metadata) : imagesToBatch([image], classifier.metadata);
     const activations = probe.predict(batch);
     const list = Array.isArray(activations) ? activations : [activations];
     list.forEach((activation, index) => {

@@ -6,3 +6,4 @@ export * from './evaluate-run';
 export * from './feature-maps';
 export * from './report';
 export * from './compare';
+export * from './patches';

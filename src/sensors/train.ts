@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { WHITE, createGrayImage, pasteImage, rotateImage, type GrayImage } from '../imaging';
+import { WHITE, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
 import type { Logger } from '../logging';
-import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep } from '../models';
+import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep, type ConvolutionInitializer } from '../models';
 import type { ObjectStore } from '../storage';
 import type { MlflowClient, RunInfo } from '../tracking';
 import {
@@ -26,15 +26,29 @@ import {
   type SensorClassifierMetadata,
   type SensorModelVariant,
 } from './classifier';
-import { imagesToBatch, labelsToOneHot, loadSensorSplits, type SensorSplits } from './dataset';
+import { imagesToBatch, labelsToOneHot, loadSensorSplits, patchesToBatch, type SensorSample, type SensorSplits } from './dataset';
+import { SENSOR_INPUT_MODES, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
 
 /** Bumped when a change to training alters its output, so finished models are not reused across the change. */
-export const SENSOR_TRAINING_CODE_VERSION = 1;
+export const SENSOR_TRAINING_CODE_VERSION = 2;
 
 export interface SensorTrainingSettings {
   variant: SensorModelVariant;
-  /** Model input side; prepared images of another size are resized to it. */
+  /**
+   * `whole` resizes each prepared image to the model input. `patches`
+   * trains on random crops of the model input size cut from the prepared
+   * image without resizing, and classifies an image by averaging the
+   * softmax outputs of a grid of crops. `patches-and-whole` also stacks the
+   * resized whole image on every crop as extra channels.
+   */
+  input: SensorInputMode;
+  /** Model input side. Whole mode resizes prepared images of another size to it; the patch modes cut crops of this side. */
   inputSizePx: number;
+  /** Patch modes: random crops taken from every training image in each epoch. */
+  trainPatchesPerImage: number;
+  /** Patch modes: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
+  testPatchGrid: number;
+  /** Channels of each view (the gray value repeated); `patches-and-whole` models take twice as many. */
   channels: number;
   widthMultiplier: number;
   epochs: number;
@@ -42,6 +56,8 @@ export interface SensorTrainingSettings {
   learningRate: number;
   /** Dropout before the classifier of the shallow network. */
   dropoutRate: number;
+  /** Kernel initializer of the shallow network's convolutions; the deep network always uses Glorot uniform. */
+  convolutionInitializer: ConvolutionInitializer;
   /** Momentum of the deep network's batch-normalization statistics (Keras uses 0.99). */
   batchNormMomentum: number;
   /** Random rotation and shift of every training image; zero for none. */
@@ -60,35 +76,46 @@ export interface SensorTrainingSettings {
  * mini-batches of 64, 15 epochs, 224-pixel RGB input, published widths.
  */
 export const PAPER_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'seed'> = {
+  input: 'whole',
   inputSizePx: 224,
+  trainPatchesPerImage: 1,
+  testPatchGrid: 1,
   channels: 3,
   widthMultiplier: 1,
   epochs: 15,
   batchSize: 64,
   learningRate: 0.001,
   dropoutRate: 0.5,
+  convolutionInitializer: 'glorot-uniform',
   batchNormMomentum: 0.99,
   augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 },
   balanceSensors: false,
 };
 
 /**
- * A CPU-sized configuration: 64-pixel gray input, a quarter of the published
- * widths and the same optimizer. Because 10% of a small data set leaves a
- * few dozen training images, it trains longer, balances sensors, augments
- * with small rotations and uses a faster batch-normalization momentum. No
- * shifts, because the white padding around a print is a sensor cue.
+ * A CPU-sized configuration: 64-pixel gray patches cut from the prepared
+ * images without resizing, a quarter of the published widths and the same
+ * optimizer. Downscaling a whole 300–560-pixel print to 64 pixels erases
+ * the sensor's texture (ridge spacing, noise, gray-level response), so the
+ * network sees crops at the prepared resolution instead: random crops in
+ * training, many per image, and a 3 × 3 grid of crops whose softmax outputs
+ * are averaged at test time. Training balances sensors, because an epoch of
+ * 10% of a small data set has a few training images per sensor.
  */
 export const CPU_SENSOR_TRAINING: Omit<SensorTrainingSettings, 'variant' | 'seed'> = {
+  input: 'patches',
   inputSizePx: 64,
+  trainPatchesPerImage: 8,
+  testPatchGrid: 3,
   channels: 1,
   widthMultiplier: 0.25,
-  epochs: 40,
+  epochs: 20,
   batchSize: 16,
   learningRate: 0.001,
   dropoutRate: 0.5,
+  convolutionInitializer: 'he-normal',
   batchNormMomentum: 0.9,
-  augmentation: { maxRotationDegrees: 4, maxShiftPx: 0 },
+  augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 },
   balanceSensors: true,
 };
 
@@ -123,13 +150,16 @@ export interface TrainSensorClassifierResult {
 }
 
 function validateSettings(settings: SensorTrainingSettings): void {
-  for (const name of ['inputSizePx', 'channels', 'epochs', 'batchSize'] as const) {
+  for (const name of ['inputSizePx', 'channels', 'epochs', 'batchSize', 'trainPatchesPerImage', 'testPatchGrid'] as const) {
     if (!Number.isInteger(settings[name]) || settings[name] < 1) {
       throw new UserInputError(`invalid sensor training setting ${name}: expected a positive integer, but got ${settings[name]}`);
     }
   }
   if (!(settings.learningRate > 0)) {
     throw new UserInputError(`invalid sensor training setting learningRate: expected a positive number, but got ${settings.learningRate}`);
+  }
+  if (!SENSOR_INPUT_MODES.includes(settings.input)) {
+    throw new UserInputError(`invalid sensor training setting input "${String(settings.input)}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
   }
   if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
     throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);
@@ -148,13 +178,13 @@ export function sensorModelHash(settings: SensorTrainingSettings, datasetHash: s
 export function buildSensorModel(settings: SensorTrainingSettings, numSensors: number): tf.LayersModel {
   const options = {
     inputSizePx: settings.inputSizePx,
-    channels: settings.channels,
+    channels: modelInputChannels(settings.input, settings.channels),
     widthMultiplier: settings.widthMultiplier,
     numSensors,
     seed: settings.seed,
   };
   return settings.variant === 'shallow'
-    ? buildShallowSensorModel({ ...options, dropoutRate: settings.dropoutRate })
+    ? buildShallowSensorModel({ ...options, dropoutRate: settings.dropoutRate, convolutionInitializer: settings.convolutionInitializer })
     : buildDeepSensorModel({ ...options, batchNormMomentum: settings.batchNormMomentum });
 }
 
@@ -195,16 +225,61 @@ export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['a
   return shifted;
 }
 
+/** One training input before batching: the image or crop, and in `patches-and-whole` mode the resized whole image. */
+export interface TrainingView {
+  image: GrayImage;
+  wholeImage?: GrayImage;
+}
+
+/**
+ * Returns one training input: the image after random augmentation, and in
+ * the patch modes a random crop of the model input size from it, placed by
+ * `sampleRandomPatch`.
+ */
+export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom): TrainingView {
+  const augmented = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0 ? augmentImage(image, settings.augmentation, random) : image;
+  if (!usesPatches(settings.input)) return { image: augmented };
+
+  const crop = cropImage(augmented, sampleRandomPatch(augmented, settings.inputSizePx, random));
+  if (settings.input === 'patches') return { image: crop };
+  return { image: crop, wholeImage: resizeImage(augmented, { widthPx: settings.inputSizePx, heightPx: settings.inputSizePx }) };
+}
+
+/** Converts training views to one batch, stacking the whole images as extra channels when the views have them. */
+function viewsToBatch(views: TrainingView[], settings: SensorTrainingSettings): tf.Tensor4D {
+  const wholeImages = views.map((view) => view.wholeImage);
+  const complete = wholeImages.every((wholeImage) => wholeImage !== undefined);
+  return patchesToBatch(
+    views.map((view) => view.image),
+    complete ? (wholeImages as GrayImage[]) : undefined,
+    settings,
+  );
+}
+
+/** Checks that every training image can hold a patch, naming the first one that cannot. */
+function validatePatchSizes(samples: SensorSample[], patchSizePx: number): void {
+  const small = samples.find((sample) => sample.image.widthPx < patchSizePx || sample.image.heightPx < patchSizePx);
+  if (small !== undefined) {
+    throw new UserInputError(
+      `invalid sensor training data for patch input: image ${small.id} is ${small.image.widthPx}×${small.image.heightPx} pixels, smaller than the ${patchSizePx}-pixel patch; prepare the data at a larger imageSizePx or lower inputSizePx`,
+    );
+  }
+}
+
 function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, parameterCount: number, backend: string | undefined): Record<string, string | number> {
   return {
     variant: settings.variant,
+    input_mode: settings.input,
     input_size_px: settings.inputSizePx,
+    train_patches_per_image: settings.trainPatchesPerImage,
+    test_patch_grid: settings.testPatchGrid,
     channels: settings.channels,
     width_multiplier: settings.widthMultiplier,
     epochs: settings.epochs,
     batch_size: settings.batchSize,
     learning_rate: settings.learningRate,
     dropout_rate: settings.dropoutRate,
+    convolution_initializer: settings.convolutionInitializer,
     batch_norm_momentum: settings.batchNormMomentum,
     augment_max_rotation_degrees: settings.augmentation.maxRotationDegrees,
     augment_max_shift_px: settings.augmentation.maxShiftPx,
@@ -279,18 +354,24 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
     await request.tracking.client.logBatch(request.tracking.run.runId, { params: trackingParams(settings, splits, parameterCount, request.backend) });
   }
 
-  const inputs = imagesToBatch(
-    splits.train.map((sample) => sample.image),
-    settings,
-  );
+  const patches = usesPatches(settings.input);
+  if (patches) validatePatchSizes(splits.train, settings.inputSizePx);
+  // Patch mode cuts new crops every step, so only whole mode keeps the resized training images as one tensor.
+  const inputs = patches
+    ? tf.zeros([0, settings.inputSizePx, settings.inputSizePx, modelInputChannels(settings.input, settings.channels)])
+    : imagesToBatch(
+        splits.train.map((sample) => sample.image),
+        settings,
+      );
   const targets = labelsToOneHot(
     splits.train.map((sample) => sample.label),
     splits.sensors.length,
   );
-  const epochIndices = epochSampleIndices(
+  const imageIndices = epochSampleIndices(
     splits.train.map((sample) => sample.label),
     settings.balanceSensors,
   );
+  const epochIndices = patches ? Array.from({ length: settings.trainPatchesPerImage }, () => imageIndices).flat() : imageIndices;
   const augment = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0;
   const sampleCount = epochIndices.length;
   const batchSize = Math.min(settings.batchSize, sampleCount);
@@ -315,12 +396,13 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
         setDropoutStep(model, context.globalStep);
         const batchIndices = order.slice(batch * batchSize, (batch + 1) * batchSize);
         const indices = tf.tensor1d(batchIndices, 'int32');
-        const x = augment
-          ? imagesToBatch(
-              batchIndices.map((index) => augmentImage(splits.train[index].image, settings.augmentation, context.random)),
-              settings,
-            )
-          : tf.gather(inputs, indices);
+        const x =
+          augment || patches
+            ? viewsToBatch(
+                batchIndices.map((index) => trainingInput(splits.train[index].image, settings, context.random)),
+                settings,
+              )
+            : tf.gather(inputs, indices);
         const y = tf.gather(targets, indices);
         try {
           const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
@@ -346,6 +428,8 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
       sensors: splits.sensors,
       inputSizePx: settings.inputSizePx,
       channels: settings.channels,
+      input: settings.input,
+      testPatchGrid: settings.testPatchGrid,
       widthMultiplier: settings.widthMultiplier,
       parameterCount,
       preprocess: splits.preprocess,
