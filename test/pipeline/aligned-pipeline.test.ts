@@ -1,10 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { runPipeline } from '../../src/cli/pipeline-command';
+import { runReindex } from '../../src/cli/reindex-command';
+import { generateSyntheticDataset } from '../../src/datasets/synthetic';
+import { requireCurrent } from '../../src/index/index-store';
 import { loadEnvironment } from '../../src/config/environment';
 import { readPreparedImages } from '../../src/datasets/manifest';
-import { encodeQueryImage, loadEncoderChain, readModelVersion } from '../../src/pipeline/query-encoder';
-import { createQueryEncoder } from '../../src/pipeline/query-encoder';
+import { createQueryEncoder, encodeQueryImage, loadEncoderChain, readModelVersion } from '../../src/pipeline/query-encoder';
 import { createReranker } from '../../src/search/rerank';
 import { createSearchService, type SearchService } from '../../src/search/search-service';
 import { ShardedSearcher } from '../../src/search/sharded-searcher';
@@ -123,6 +128,62 @@ describe('pipeline with alignment before encoding', function () {
       const response = await service.app.inject({ method: 'POST', url: '/search', payload: { imageBase64, rerank: 100_000 } });
       assert.equal(response.statusCode, 400);
       assert.match(response.json().error, /invalid rerank 100000: expected an integer from 1 to 200/);
+    });
+  });
+
+  describe('re-indexing', () => {
+    const indexName = `aligned-reindex-${Date.now()}`;
+    let workDir: string;
+    let reindexConfigPath: string;
+
+    before(async () => {
+      workDir = await mkdtemp(join(tmpdir(), 'whorl-aligned-reindex-'));
+      await generateSyntheticDataset({ outputDir: join(workDir, 'generated'), fingerCount: 3, sensorCount: 2, impressionsPerFinger: 2, seed: 41 });
+      await mkdir(join(workDir, 'gallery'));
+
+      // The same pipeline with a fresh index, so every stage but the index comes from the cache.
+      const config = parseYaml(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+      config.index = { name: indexName, shardCount: 2 };
+      config.reindex = { index: indexName, gallery: { name: 'gallery', root: 'gallery', layout: 'fvc' }, compactAfterDeltas: 4 };
+      reindexConfigPath = join(workDir, 'aligned-reindex.yaml');
+      await writeFile(reindexConfigPath, stringifyYaml(config));
+      await runPipeline({ configPath: reindexConfigPath, startStack: false, startWorkers: true, runKey: `aligned-reindex-${Date.now()}` });
+    });
+
+    after(async () => {
+      for (const prefix of [`index/${indexName}/`, `reindex/${indexName}/`]) {
+        for (const object of await store.list(prefix)) await store.delete(object.key);
+      }
+      if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    });
+
+    it('encodes new images with the aligned chain', async () => {
+      await cp(join(workDir, 'generated', 'DB1_A'), join(workDir, 'gallery', 'DB1_A'), { recursive: true });
+      await cp(join(workDir, 'generated', 'sensors.json'), join(workDir, 'gallery', 'sensors.json'));
+      const paths = (await readdir(join(workDir, 'gallery', 'DB1_A'))).map((name) => `DB1_A/${name}`);
+      const reindexed = await runReindex({ configPath: reindexConfigPath, startWorkers: true });
+      assert.equal(reindexed.summary.appended, paths.length);
+
+      const published = await requireCurrent(store, indexName);
+      assert.equal(published.manifest.modelVersion, modelVersion);
+      const chain = await loadEncoderChain(store, modelVersion, 32);
+      const searcher = new ShardedSearcher({ store, indexName });
+      try {
+        await searcher.refresh();
+        const encoded = await encodeQueryImage(chain, await readFile(join(workDir, 'gallery', paths[0])));
+        const result = await searcher.search(encoded.code, 5);
+        const exact = result.labels[0].filter((_, rank) => result.distances[0][rank] === 0).map((label) => JSON.parse(label ?? '{}').id as string);
+        assert.ok(exact.includes(`gallery/${paths[0]}`), `gallery/${paths[0]} is not among the distance-0 matches ${JSON.stringify(exact)}`);
+
+        // Re-ranking finds the re-indexed image in the prepared data that re-indexing recorded.
+        const matches = result.ids[0].map((id, rank) => ({ id, label: result.labels[0][rank], distance: result.distances[0][rank] }));
+        const reranked = await createReranker(store)(encoded.image, matches, { published });
+        const self = reranked.find((match) => JSON.parse(match.label ?? '{}').id === `gallery/${paths[0]}`);
+        assert.equal(typeof self?.matchScore, 'number', 'the re-indexed image has a match score');
+      } finally {
+        chain.features.dispose();
+        await searcher.close();
+      }
     });
   });
 });
