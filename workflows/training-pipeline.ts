@@ -76,6 +76,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
   // Runs started before the timeouts section existed carry no value for it, so replay falls back to the old 10 minutes.
   const trainingHeartbeatSeconds = (config.timeouts as PipelineConfig['timeouts'] | undefined)?.trainingHeartbeatSeconds ?? 600;
   const networks = proxyActivities<PipelineStageActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '24 hours', heartbeatTimeout: `${trainingHeartbeatSeconds} seconds`, retry });
+  // Sensor evaluation heartbeats only between robustness rows, so it keeps the GPU queue's 10 minutes whatever the training value.
+  const evaluations = proxyActivities<PipelineStageActivities>({ taskQueue: config.queues.gpu, startToCloseTimeout: '6 hours', heartbeatTimeout: '10 minutes', retry });
   const bookkeeping = proxyActivities<PipelineRunActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '1 minute', retry });
   const reporting = proxyActivities<RunReportActivities>({ taskQueue: config.queues.cpu, startToCloseTimeout: '10 minutes', retry });
   const startedAtMs = Date.now();
@@ -109,7 +111,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       }
       const evaluated = await tracker.run(stage, async () => {
         const training = await networks.trainSensorStage({ preparedManifestKey: prepared.manifestKey, variant, sensor, seed: config.seed, experiment: config.tracking.experiment, tracking });
-        const evaluation = await networks.evaluateSensorStage({ preparedManifestKey: prepared.manifestKey, training, sensor, seed: config.seed });
+        const evaluation = await evaluations.evaluateSensorStage({ preparedManifestKey: prepared.manifestKey, training, sensor, seed: config.seed });
         return { ...evaluation, cached: training.cached && evaluation.cached, detail: `${training.detail}; ${evaluation.detail}`, history: training.output.history };
       });
       reportInput.sensor = [...(reportInput.sensor ?? []), { ...evaluated.output, history: evaluated.history }];

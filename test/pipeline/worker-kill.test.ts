@@ -14,15 +14,17 @@ import { connectClient } from '../../src/orchestration/client';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../src/orchestration/worker-processes';
 import type { TrainingProgress } from '../../src/training';
 
-const EPOCHS = 10;
+const EPOCHS = 16;
 /** Heartbeat timeout, short so the replacement worker takes over within seconds. The SDK throttles heartbeats to one per 0.8 × this. */
-const HEARTBEAT_SECONDS = 6;
+const HEARTBEAT_SECONDS = 10;
 
 /** Writes a tiny pipeline config whose only network stage is the alignment network, with epochs of a few seconds each. */
 function writeConfig(seed: number): string {
   const config = {
     name: 'pipeline-kill',
     seed,
+    // Queues of this run alone, so workers of other runs on the same Temporal server cannot take its activities.
+    queues: { gpu: `whorl-gpu-kill-${seed}`, cpu: `whorl-cpu-kill-${seed}` },
     tracking: { experiment: 'whorl-tests' },
     timeouts: { trainingHeartbeatSeconds: HEARTBEAT_SECONDS },
     data: {
@@ -50,8 +52,8 @@ async function waitForCheckpointHeartbeat(handle: WorkflowHandle, pipelineDone: 
       const payload = activity.heartbeatDetails?.payloads?.[0];
       if (activity.activityType?.name !== 'trainAlignmentStage' || payload === undefined) continue;
       const progress = defaultPayloadConverter.fromPayload<TrainingProgress>(payload);
-      // Kill with epochs left, so the replacement has real work to resume.
-      if (progress.lastCheckpointEpoch >= 1 && progress.epoch < EPOCHS - 2) return progress;
+      // The details can be one throttle interval old, so kill only with half the epochs left: the first worker must not finish first.
+      if (progress.lastCheckpointEpoch >= 1 && progress.epoch < EPOCHS / 2) return progress;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -13,6 +13,8 @@ function writeConfig(seed: number): string {
   const config = {
     name: 'pipeline-spread',
     seed,
+    // Queues of this run alone, so workers of other runs on the same Temporal server cannot take its activities.
+    queues: { gpu: `whorl-gpu-spread-${seed}`, cpu: `whorl-cpu-spread-${seed}` },
     tracking: { experiment: 'whorl-tests' },
     data: {
       sources: [{ name: 'synthetic', layout: 'synthetic', synthetic: { fingers: 12, sensors: 2, impressionsPerFinger: 3 } }],
