@@ -51,7 +51,10 @@ export const runConfigSchema = z
     /** Heartbeat timeouts: how long a silent activity may run before Temporal retries it on another worker. */
     timeouts: z
       .object({
-        /** For network training stages, which heartbeat once per batch. */
+        /**
+         * For network training stages, which heartbeat once per batch. It must also cover the alignment
+         * evaluation after the last epoch, which sends no heartbeat; 10 s was too short for the demo on 2 loaded cores.
+         */
         trainingHeartbeatSeconds: z.number().int().min(5).max(86_400).default(600),
       })
       .strict()
