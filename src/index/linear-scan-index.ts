@@ -1,4 +1,3 @@
-import { UserInputError } from '../config/errors';
 import {
   RangeResultBuilder,
   countQueries,
@@ -6,11 +5,11 @@ import {
   sortMatches,
   validateK,
   validateRadius,
-  type BinaryIndex,
   type RangeSearchResult,
   type SearchResult,
 } from './binary-index';
-import { CodeStorage } from './code-storage';
+import type { CodeStorage } from './code-storage';
+import { StoredCodesIndex } from './stored-codes-index';
 
 /**
  * Exact search by a linear popcount scan over every code, the baseline that
@@ -18,27 +17,9 @@ import { CodeStorage } from './code-storage';
  * A WebAssembly kernel computes all distances and their histogram; the
  * histogram gives the k-th distance, so only codes at or under it are sorted.
  */
-export class LinearScanIndex implements BinaryIndex {
-  readonly storage: CodeStorage;
-
+export class LinearScanIndex extends StoredCodesIndex {
   constructor(codeLengthBits: number, storage?: CodeStorage) {
-    this.storage = storage ?? new CodeStorage(codeLengthBits);
-  }
-
-  get codeLengthBits(): number {
-    return this.storage.codeLengthBits;
-  }
-
-  get ntotal(): number {
-    return this.storage.liveCount;
-  }
-
-  add(codes: Uint8Array): void {
-    this.storage.append(codes);
-  }
-
-  addWithIds(codes: Uint8Array, ids: ArrayLike<number>): void {
-    this.storage.append(codes, ids);
+    super(codeLengthBits, storage);
   }
 
   search(queries: Uint8Array, k: number): SearchResult {
@@ -67,20 +48,6 @@ export class LinearScanIndex implements BinaryIndex {
       builder.append(distances, ids);
     }
     return builder.finish();
-  }
-
-  reconstruct(id: number): Uint8Array {
-    const row = this.storage.rowOf(id);
-    if (row < 0) throw new UserInputError(`id ${id} not found in the index: it was never added or was removed`);
-    return this.storage.codeAt(row).slice();
-  }
-
-  remove(ids: ArrayLike<number>): number {
-    return this.storage.remove(ids);
-  }
-
-  reset(): void {
-    this.storage.reset();
   }
 
   private searchOne(query: Uint8Array, k: number): { distances: number[]; ids: number[] } {

@@ -6,12 +6,12 @@ import {
   sortMatches,
   validateK,
   validateRadius,
-  type BinaryIndex,
   type RangeSearchResult,
   type SearchResult,
 } from './binary-index';
-import { CodeStorage } from './code-storage';
+import type { CodeStorage } from './code-storage';
 import { chooseSubstringCount } from './codes';
+import { StoredCodesIndex } from './stored-codes-index';
 import {
   buildSubstringTable,
   enumerateByMasks,
@@ -40,8 +40,7 @@ export interface MultiIndexHashOptions {
  * Tables are rebuilt on the first search after an add; removed codes stay in
  * the tables and are skipped when verified.
  */
-export class MultiIndexHashIndex implements BinaryIndex {
-  readonly storage: CodeStorage;
+export class MultiIndexHashIndex extends StoredCodesIndex {
   private readonly configuredSubstringCount: number | undefined;
   private tables: SubstringTable[] = [];
   private tablesRowCount = -1;
@@ -53,7 +52,7 @@ export class MultiIndexHashIndex implements BinaryIndex {
   private queryKeys = new Uint32Array(0);
 
   constructor(codeLengthBits: number, options: MultiIndexHashOptions = {}, storage?: CodeStorage) {
-    this.storage = storage ?? new CodeStorage(codeLengthBits);
+    super(codeLengthBits, storage);
     if (options.substringCount !== undefined) {
       const m = options.substringCount;
       if (!Number.isInteger(m) || m < Math.ceil(codeLengthBits / 32) || m > codeLengthBits) {
@@ -75,14 +74,6 @@ export class MultiIndexHashIndex implements BinaryIndex {
     return index;
   }
 
-  get codeLengthBits(): number {
-    return this.storage.codeLengthBits;
-  }
-
-  get ntotal(): number {
-    return this.storage.liveCount;
-  }
-
   /** Number of substrings m, fixed once the tables were first built. */
   get substringCount(): number {
     return this.configuredSubstringCount ?? (this.tables.length || chooseSubstringCount(this.codeLengthBits, this.storage.rowCount));
@@ -92,14 +83,6 @@ export class MultiIndexHashIndex implements BinaryIndex {
   substringTables(): SubstringTable[] {
     this.ensureTables();
     return this.tables;
-  }
-
-  add(codes: Uint8Array): void {
-    this.storage.append(codes);
-  }
-
-  addWithIds(codes: Uint8Array, ids: ArrayLike<number>): void {
-    this.storage.append(codes, ids);
   }
 
   search(queries: Uint8Array, k: number): SearchResult {
@@ -134,18 +117,8 @@ export class MultiIndexHashIndex implements BinaryIndex {
     return builder.finish();
   }
 
-  reconstruct(id: number): Uint8Array {
-    const row = this.storage.rowOf(id);
-    if (row < 0) throw new UserInputError(`id ${id} not found in the index: it was never added or was removed`);
-    return this.storage.codeAt(row).slice();
-  }
-
-  remove(ids: ArrayLike<number>): number {
-    return this.storage.remove(ids);
-  }
-
-  reset(): void {
-    this.storage.reset();
+  override reset(): void {
+    super.reset();
     this.tables = [];
     this.tablesRowCount = -1;
   }
