@@ -154,8 +154,8 @@ export function cropGridPatches(image: GrayImage, patchSizePx: number, gridSide:
 
 /**
  * Averages the probability rows of each image's crops: `probabilities`
- * holds `cropsPerImage` consecutive rows of `classCount` values per image,
- * and the result holds one averaged row per image.
+ * contains `cropsPerImage` consecutive rows of `classCount` values per
+ * image, and the result contains one averaged row per image.
  */
 export function averagePatchProbabilities(probabilities: ArrayLike<number>, options: { cropsPerImage: number; classCount: number }): Float32Array[] {
   const { cropsPerImage, classCount } = options;

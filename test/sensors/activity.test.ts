@@ -53,7 +53,7 @@ function trainInput(manifestKey: string, overrides: Partial<TrainSensorModelInpu
     manifestKey,
     variant: 'shallow',
     size: 'cpu',
-    overrides: { inputSizePx: 32, widthMultiplier: 0.0625, epochs: 2, batchSize: 4 },
+    overrides: { inputSizePx: 32, trainPatchesPerImage: 1, testPatchGrid: 1, widthMultiplier: 0.0625, epochs: 2, batchSize: 4 },
     seed: 5,
     runKey: 'workflow-1',
     experiment: 'whorl-sensor-test',

@@ -28,7 +28,10 @@ function tinySettings(overrides: Partial<SensorTrainingSettings> = {}): SensorTr
     ...CPU_SENSOR_TRAINING,
     variant: 'shallow',
     seed: 11,
+    input: 'whole',
     inputSizePx: SIZE_PX,
+    trainPatchesPerImage: 1,
+    testPatchGrid: 1,
     widthMultiplier: 0.0625,
     epochs: 2,
     batchSize: 4,
@@ -216,6 +219,42 @@ describe('sensor classifier training', function () {
       assert.ok(Math.abs(total - 1) < 1e-4);
     });
   }
+});
+
+describe('sensor patch classifier', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('trains on crops and votes', async () => {
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 6, trainPerSensor: 3, sizePx: SIZE_PX });
+    const settings = tinySettings({ input: 'patches', inputSizePx: 16, trainPatchesPerImage: 2, testPatchGrid: 2, epochs: 2, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 } });
+    const trained = await trainSensorClassifier({ store, manifestKey, settings });
+    assert.equal(trained.metadata.input, 'patches');
+    assert.equal(trained.metadata.testPatchGrid, 2);
+    assert.equal(trained.history.length, 2);
+
+    const result = await evaluateSensorRun({ store, modelPrefix: trained.modelPrefix, manifestKey, reportPrefix: 'reports/patches/', seed: 1, skipRobustness: true });
+    assert.equal(result.evaluation.testImages, 9);
+
+    const classifier = await loadSensorClassifier(store, trained.modelPrefix);
+    const prediction = predictSensor(classifier, sensorImage(2, SIZE_PX, 'patch-query'));
+    assert.ok(SENSORS.includes(prediction.sensor));
+    const total = Object.values(prediction.probabilities).reduce((sum, value) => sum + value, 0);
+    assert.ok(Math.abs(total - 1) < 1e-4);
+  });
+
+  it('rejects images smaller than patch', async () => {
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX });
+    await assert.rejects(
+      trainSensorClassifier({ store, manifestKey, settings: tinySettings({ input: 'patches', inputSizePx: 48 }) }),
+      (error: Error) => error instanceof UserInputError && /32×32 pixels, smaller than the 48-pixel patch/.test(error.message),
+    );
+  });
 });
 
 describe('sensor prediction input', function () {
