@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { UserInputError } from '../src/config/errors';
 import { readPreparedManifest, readPreparedShard, readPreparedImages } from '../src/datasets/manifest';
 import type { PreparedImage } from '../src/datasets/shards';
 import { bytesPerCode, createPackedCodes, type PackedCodes } from '../src/hashing/codes';
@@ -14,7 +15,6 @@ import { runCachedStage } from '../src/pipeline/stage-cache';
 import type { ObjectStore } from '../src/storage';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
-import { UserInputError } from '../src/config/errors';
 
 /** Bumped whenever a stage below changes what it writes, so cached outputs are not reused. */
 const CODE_VERSIONS = { hashing: 2, encode: 2, index: 1, evaluate: 1 } as const;
