@@ -35,6 +35,8 @@
  * - `--rerank K` adds, after each hasher row, a row whose rankings reorder
  *   each probe's first K Hamming candidates by the alignment model's pairwise
  *   match score (see bench/hashing/rerank.ts).
+ * - `--reference global` warps every print onto the global reference, as the
+ *   pipeline's hashing.alignBeforeEncoding does, in place of its database's.
  * - Each hasher × code length × alignment setting is one MLflow run in the
  *   experiment whorl-fingerprint-bench, unless --no-tracking is given.
  */
@@ -162,6 +164,7 @@ function parseOptions(): {
   json: string | undefined;
   tracking: boolean;
   rerank: number;
+  reference: 'database' | 'global';
   trainOn: TrainingSource[];
 } {
   const { values } = parseArgs({
@@ -183,6 +186,7 @@ function parseOptions(): {
       json: { type: 'string' },
       'no-tracking': { type: 'boolean', default: false },
       rerank: { type: 'string', default: '0' },
+      reference: { type: 'string', default: 'database' },
       'train-on': { type: 'string', default: 'synthetic' },
     },
   });
@@ -219,6 +223,7 @@ function parseOptions(): {
     json: values.json,
     tracking: !values['no-tracking'],
     rerank: integer('rerank', values.rerank, 0),
+    reference: parseReference(values.reference),
     trainOn: parseTrainingSources(values['train-on']),
   };
 }
@@ -284,6 +289,17 @@ function buildTrainingSet(
  */
 function hasherRowMethod(kind: HasherKind, source: TrainingSource): string {
   return kind === 'supervised-dh' && source !== 'synthetic' ? 'supervised-dh (gallery labels)' : kind;
+}
+
+function parseReference(text: string): 'database' | 'global' {
+  if (text !== 'database' && text !== 'global') throw new UserInputError(`--reference takes database or global, but got "${text}"`);
+  return text;
+}
+
+/** Returns references in which every database maps to the global reference. */
+function globalReferenceOnly(references: AlignmentReferences): AlignmentReferences {
+  const bySensor = Object.fromEntries(Object.keys(references.bySensor).map((database) => [database, references.global]));
+  return { global: references.global, bySensor };
 }
 
 /** Renders `fingerCount` synthetic fingers, cycling over the simulated sensors, with the finger index as label. */
@@ -482,7 +498,9 @@ async function main(): Promise<void> {
   const syntheticDescription = `synthetic ${options.syntheticFingers} fingers x ${options.syntheticImpressions} impressions`;
   logger.info({ fingers: needsSynthetic ? options.syntheticFingers : 0, images: synthetic.length, seconds: (Date.now() - startedAt) / 1000 }, 'rendered synthetic training fingers');
 
-  const { model, references } = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
+  const loaded = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
+  const { model } = loaded;
+  const references = options.reference === 'global' ? globalReferenceOnly(loaded.references) : loaded.references;
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
 
   const probeImages = probes.map((print) => normalizeIntensity(print.image));
