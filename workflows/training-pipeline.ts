@@ -164,7 +164,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
         ),
       );
       const codes = results.reduce((sum, result) => sum + result.output.codes, 0);
-      return { keys: results.map((result) => result.output.codeShardKey), cached: results.every((result) => result.cached), detail: `${codes} codes in ${results.length} shards` };
+      return { keys: results.map((result) => result.output.codeShardKey), cached: results.every((result) => result.cached), detail: `${codes} codes from ${results.length} prepared shard(s)` };
     });
     reportInput.codeShardKeys = codeShards.keys;
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { loadEnvironment, type Environment } from '../config/environment';
@@ -144,6 +145,55 @@ function failureChain(error: unknown): string {
   return messages.join(': ') || String(error);
 }
 
+/**
+ * Returns the status report of one pipeline run. A running pipeline reports
+ * its stages through the progress query. A finished one is read from its
+ * result or failure, so no worker is needed: a query on a closed workflow
+ * would wait for one.
+ */
+export async function pipelineStatusLines(handle: WorkflowHandle): Promise<string[]> {
+  const description = await handle.describe();
+  const status = description.status.name;
+  const closed = description.closeTime === undefined ? '' : ` at ${description.closeTime.toISOString()}`;
+  const lines = [`${handle.workflowId}: ${status}${closed}`];
+
+  if (status === 'RUNNING') {
+    const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+    const activity = await runningActivityProgress(handle);
+    for (const stage of progress.stages) lines.push(formatStageLine(stage, Date.now(), stage.status === 'running' ? activity : undefined));
+    return lines;
+  }
+  if (status === 'COMPLETED') {
+    const summary = (await handle.result()) as PipelineSummary;
+    for (const stage of summary.progress.stages) lines.push(formatStageLine(stage, Date.now(), undefined));
+    lines.push(`index: ${summary.index.name} v${summary.index.version}, ${summary.index.codes} codes; report: ${summary.reportLocation}`);
+    return lines;
+  }
+  // Failed, cancelled, terminated or timed out: the result call raises the reason.
+  const reason = await handle.result().then(
+    () => undefined,
+    (error: unknown) => failureChain(error),
+  );
+  if (reason !== undefined) lines.push(`reason: ${reason}`);
+  lines.push('the stages of a run that did not complete are shown in the Temporal UI under its workflow id');
+  return lines;
+}
+
+/**
+ * Checks that the `root` folder of every local data source exists, resolved
+ * against the config file's folder as the workers resolve it.
+ */
+export function checkSourceFolders(config: PipelineConfig, configPath: string): void {
+  const baseDir = resolve(dirname(configPath));
+  config.data.sources.forEach((source, index) => {
+    if (source.root === undefined) return;
+    const folder = resolve(baseDir, source.root);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+      throw new UserInputError(`data.sources[${index}].root of source "${source.name}" in ${configPath}: folder ${folder} not found; relative roots resolve against the config file's folder`);
+    }
+  });
+}
+
 export interface RunPipelineOptions {
   configPath: string;
   startStack: boolean;
@@ -154,6 +204,8 @@ export interface RunPipelineOptions {
 /** Starts the pipeline workflow, with local workers and stack unless the options turn them off, follows it and returns its summary. */
 export async function runPipeline(options: RunPipelineOptions): Promise<{ summary: PipelineSummary; workflowId: string; elapsedMs: number }> {
   const config = requirePipelineConfig(loadRunConfig(options.configPath), options.configPath);
+  // Local workers read the data from this machine's disk, so a missing folder can be reported before anything starts.
+  if (options.startWorkers) checkSourceFolders(config, options.configPath);
   const environment = loadEnvironment();
   if (options.startStack && usesLocalStack(environment)) await stackUp(stackContext());
 
@@ -214,13 +266,11 @@ export function pipelineCommand(): Command {
     .description('print the stage table of a running or finished pipeline')
     .action(async (workflowId: string) => {
       const client = await connectClient(loadEnvironment());
-      const handle = client.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      console.log(`${workflowId}: ${description.status.name}`);
-      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
-      const activity = await runningActivityProgress(handle);
-      for (const stage of progress.stages) console.log(formatStageLine(stage, Date.now(), stage.status === 'running' ? activity : undefined));
-      await client.connection.close();
+      try {
+        for (const line of await pipelineStatusLines(client.workflow.getHandle(workflowId))) console.log(line);
+      } finally {
+        await client.connection.close();
+      }
     });
 
   pipeline
