@@ -28,7 +28,7 @@ export interface PipelineSummary {
   /** Overall CCR on the test split per trained sensor-classifier variant; empty when the sensor stages were skipped. */
   sensor: Array<{ variant: string; ccr: number }>;
   /** Mean grid-point error over the held-out synthetic pairs, in pixels; absent when the alignment stage was skipped. */
-  alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number };
+  alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number; modelPrefix?: string };
   index: { name: string; version: number; codes: number };
   mlflowRunId: string;
   /** Location of the HTML run report. */
@@ -209,7 +209,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       alignment:
         alignment === undefined
           ? undefined
-          : { pairs: alignment.gridErrorBeforePx.length, gridErrorBeforePx: mean(alignment.gridErrorBeforePx), gridErrorAfterPx: mean(alignment.gridErrorAfterPx) },
+          : {
+              pairs: alignment.gridErrorBeforePx.length,
+              gridErrorBeforePx: mean(alignment.gridErrorBeforePx),
+              gridErrorAfterPx: mean(alignment.gridErrorAfterPx),
+              modelPrefix: alignment.modelPrefix,
+            },
       index: { name: index.output.indexName, version: index.output.version, codes: index.output.codes },
       mlflowRunId: tracking.parentRunId,
       reportLocation: report.location,

@@ -103,6 +103,8 @@ export function networkSummaryLines(summary: Pick<PipelineSummary, 'sensor' | 'a
   if (summary.alignment !== undefined) {
     const { gridErrorBeforePx, gridErrorAfterPx, pairs } = summary.alignment;
     lines.push(`alignment grid error before/after: ${gridErrorBeforePx.toFixed(2)} px / ${gridErrorAfterPx.toFixed(2)} px (mean over ${pairs} held-out synthetic pairs)`);
+    // Summaries of runs from before the model prefix was recorded lack it.
+    if (summary.alignment.modelPrefix !== undefined) lines.push(`alignment model: ${summary.alignment.modelPrefix} (for search --rerank --alignment-model)`);
   }
   return lines;
 }

@@ -253,7 +253,7 @@ export function shardCacheKey(entry: ShardEntry): string {
 export async function requireCurrent(store: ObjectStore, name: string): Promise<PublishedIndex> {
   const current = await readCurrentVersion<IndexManifest>(store, indexRoot(name));
   if (current === undefined) {
-    throw new UserInputError(`index "${name}" not found in ${store.location}: no ${indexRoot(name)}CURRENT; build it with "whorl index build"`);
+    throw new UserInputError(`index "${name}" not found in ${store.location}: no ${indexRoot(name)}CURRENT; check --name, or build it with "whorl pipeline run" or "whorl index build"`);
   }
   validateManifest(current.manifest, name);
   return current;
