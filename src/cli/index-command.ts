@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadEnvironment } from '../config/environment';
 import { UserInputError } from '../config/errors';
+import { ImageDecodeError } from '../imaging/decode-error';
 import { createLogger } from '../logging';
 import { FilesystemStore, S3Store, sha256Hex, type ObjectStore } from '../storage';
 import { formatCodeHex, parseCodeHex, validateCodeLength } from '../index/codes';
@@ -200,11 +201,15 @@ export function searchCommand(): Command {
           }
           const imagePath = options.image;
           const bytes = await readFile(imagePath).catch((error: NodeJS.ErrnoException) => {
-            throw new UserInputError(`cannot read query image ${imagePath}: ${error.code ?? error.message}`);
+            const reason = error.code === 'ENOENT' ? 'file not found' : (error.code ?? error.message);
+            throw new UserInputError(`cannot read query image ${imagePath}: ${reason}; pass the path of a TIFF, PNG, JPEG or BMP file`);
           });
           await initializeTensorBackend({ logger: silentLogger });
           const chain = await loadEncoderChain(store, published.manifest.modelVersion, published.manifest.codeLengthBits);
-          const encoded = await encodeQueryImage(chain, bytes);
+          const encoded = await encodeQueryImage(chain, bytes).catch((error: unknown) => {
+            if (error instanceof ImageDecodeError) throw new UserInputError(`cannot decode query image ${imagePath}: ${error.message}`);
+            throw error;
+          });
           query = encoded.code;
           queryImage = encoded.image;
           encodeTimingsMs = encoded.timingsMs;
