@@ -88,6 +88,7 @@ function sensorOverrides(sensor: SensorStageConfig): Partial<Omit<SensorTraining
   if (sensor.testPatchGrid !== undefined) overrides.testPatchGrid = sensor.testPatchGrid;
   if (sensor.widthMultiplier !== undefined) overrides.widthMultiplier = sensor.widthMultiplier;
   if (sensor.learningRate !== undefined) overrides.learningRate = sensor.learningRate;
+  if (sensor.learningRateSchedule !== undefined) overrides.learningRateSchedule = sensor.learningRateSchedule;
   return overrides;
 }
 

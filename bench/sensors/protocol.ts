@@ -1,10 +1,12 @@
 /**
  * Runs the seeded 10%/90% sensor-classification protocol on local data
- * folders: prepares the sources (plain and central-patch-on-white), trains
- * the shallow and deep CPU-sized classifiers on each, evaluates CCR and
- * robustness, logs every run to MLflow and writes the Markdown tables.
+ * folders: prepares the sources (plain and central-patch-on-white) as
+ * 384-pixel squares by default, trains the shallow and deep CPU-sized
+ * classifiers on each, evaluates CCR and robustness, logs every run to
+ * MLflow and writes the Markdown tables. `--seed` fixes the split and the
+ * perturbations, and `--train-seed` varies only the training.
  *
- *   npx tsx bench/sensors/protocol.ts --data ../shared/datasets --out bench/sensors/results.md
+ *   npx tsx bench/sensors/protocol.ts --data ../shared/datasets --seed 7 --out bench/sensors/results.md
  */
 import { mkdtempSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';

@@ -134,6 +134,8 @@ export const sensorStageConfigSchema = z
     testPatchGrid: z.number().int().positive().max(16).optional(),
     widthMultiplier: z.number().positive().max(4).optional(),
     learningRate: z.number().positive().max(1).optional(),
+    /** `constant`, or `cosine` to decay the rate to 0 over training. */
+    learningRateSchedule: z.enum(['constant', 'cosine']).optional(),
     /** Evaluate the test split under rotation, occlusion and noise as well; off for a quick run. */
     robustness: z.boolean().default(true),
   })

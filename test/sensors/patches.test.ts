@@ -9,6 +9,7 @@ import {
   foregroundBox,
   gridPatches,
   imagesToBatch,
+  learningRateAt,
   patchPositionRange,
   patchesToBatch,
   predictLabels,
@@ -267,5 +268,19 @@ describe('sensor patch voting', function () {
   it('rejects query smaller than patch after preparation', () => {
     const small: SensorClassifier = { ...classifier, metadata: { ...classifier.metadata, preprocess: { ...classifier.metadata.preprocess, imageSizePx: 12 } } };
     assert.throws(() => predictSensor(small, sensorImage(0, 40, 'small')), /smaller than the 16-pixel patch/);
+  });
+});
+
+describe('sensor learning rate schedule', () => {
+  it('constant schedule keeps rate', () => {
+    for (const step of [0, 50, 99]) assert.equal(learningRateAt({ learningRate: 0.001, learningRateSchedule: 'constant' }, step, 100), 0.001);
+  });
+
+  it('cosine schedule decays to zero', () => {
+    const settings = { learningRate: 0.001, learningRateSchedule: 'cosine' as const };
+    assert.equal(learningRateAt(settings, 0, 100), 0.001);
+    assert.ok(Math.abs(learningRateAt(settings, 50, 100) - 0.0005) < 1e-12);
+    assert.ok(learningRateAt(settings, 99, 100) < 1e-6);
+    assert.ok(learningRateAt(settings, 30, 100) > learningRateAt(settings, 31, 100));
   });
 });
