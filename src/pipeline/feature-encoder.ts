@@ -74,6 +74,8 @@ export async function loadFeatureEncoder(store: ObjectStore, settings: EncoderSe
     if (alignment === undefined || images.length === 0) return images;
     const reference = alignment.references.global;
     // Prepared images are square at the data set's imageSizePx, as the reference is, so the output keeps that size.
+    // NOTE: the gallery is aligned in batches and a query alone. Tests found equal features both ways on the
+    // tfjs-node CPU backend, but a backend that rounds batched convolutions differently could flip a code bit.
     return alignToReference(alignment.model, reference, images, { outputSizePx: reference.widthPx }).map((aligned) => aligned.image);
   };
 
