@@ -125,7 +125,8 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
         if (encoder.alignment !== undefined) inputs.alignment = encoder.alignment.modelVersion;
         const keyInput = { stage: 'hashing', codeVersion: CODE_VERSIONS.hashing, config: { hashing: input.hashing, seed: input.seed }, inputs };
         const result = await runCachedStage(store, keyInput, async (prefix) => {
-          const images = await readPreparedImages(store, input.preparedManifestKey, { hashingSplit: 'train' });
+          const trainingImages = input.hashing.trainOn === 'gallery' ? { retrievalRole: 'gallery' as const } : { hashingSplit: 'train' as const };
+          const images = await readPreparedImages(store, input.preparedManifestKey, trainingImages);
           const features = await withFeatureEncoder(store, encoder, async (chain) => chain.encodeFeatures(images.map(grayImageOf)));
           const labels = identityNumbers(images);
           const hashers: TrainedHasher[] = [];

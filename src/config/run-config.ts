@@ -87,6 +87,17 @@ export const runConfigSchema = z
         message: `must be at most a third of data.imageSizePx (${config.data.imageSizePx}), so each cell spans at least 3 px of gradients; lower gridCells or raise data.imageSizePx`,
       });
     }
+    if (features?.kind === 'orientation-multiscale' && config.data !== undefined) {
+      const imageSizePx = config.data.imageSizePx;
+      features.grids.forEach((gridCells, index) => {
+        if (imageSizePx >= 3 * gridCells) return;
+        context.addIssue({
+          code: 'custom',
+          path: ['hashing', 'features', 'grids', index],
+          message: `must be at most a third of data.imageSizePx (${imageSizePx}), so each cell spans at least 3 px of gradients; lower the grid or raise data.imageSizePx`,
+        });
+      });
+    }
   });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -19,6 +19,7 @@ export const hashingConfigSchema = z
      * each image down to featureSizePx × featureSizePx cells. `orientation`
      * takes the ridge orientation field on a gridCells × gridCells grid, which
      * needs prepared images that resolve the ridges (about 192 px for 500 dpi prints).
+     * `orientation-multiscale` joins the fields of several grids, such as 8 and 16 cells.
      */
     features: z
       .discriminatedUnion(
@@ -26,10 +27,25 @@ export const hashingConfigSchema = z
         [
           z.object({ kind: z.literal('pixels') }).strict(),
           z.object({ kind: z.literal('orientation'), gridCells: z.number().int().min(2).max(64).default(16) }).strict(),
+          z
+            .object({
+              kind: z.literal('orientation-multiscale'),
+              grids: z.array(z.number().int().min(2).max(64)).min(1).max(4).default([8, 16]),
+            })
+            .strict(),
         ],
-        { error: 'expected kind "pixels" or "orientation"' },
+        { error: 'expected kind "pixels", "orientation" or "orientation-multiscale"' },
       )
       .optional(),
+    /**
+     * Images the hashers train on. `train-fingers` (the default when absent)
+     * takes every image of the fingers in the hashing train split, so the
+     * evaluation fingers stay unseen. `gallery` takes the gallery images of
+     * every finger, the data being indexed, as hashing papers train on the
+     * database; evaluation probes stay out, but their fingers' gallery prints
+     * are in. Supervised hashers then learn from the gallery's identities.
+     */
+    trainOn: z.enum(['train-fingers', 'gallery']).optional(),
     /**
      * Warp every image onto the alignment model's global reference before its
      * features are taken, in training, gallery encoding, re-indexing and

@@ -8,10 +8,11 @@ import type { GrayImage } from '../imaging';
 import type { ObjectStore } from '../storage';
 import type { HashingConfig } from './config';
 import { pixelFeatures } from './features';
+import { multiScaleOrientationFeatures } from './multiscale-orientation-features';
 import { orientationFieldFeatures } from './orientation-features';
 
 /** Feature extractor of a hashing model, with its size settings resolved. */
-export type FeatureSettings = { kind: 'pixels'; sizePx: number } | { kind: 'orientation'; gridCells: number };
+export type FeatureSettings = { kind: 'pixels'; sizePx: number } | { kind: 'orientation'; gridCells: number } | { kind: 'orientation-multiscale'; grids: number[] };
 
 /**
  * Everything between a prepared image and a hasher's input. A model version
@@ -28,6 +29,7 @@ export interface EncoderSettings {
 export function featureSettingsOf(hashing: Pick<HashingConfig, 'featureSizePx' | 'features'>): FeatureSettings {
   const features = hashing.features;
   if (features === undefined || features.kind === 'pixels') return { kind: 'pixels', sizePx: hashing.featureSizePx };
+  if (features.kind === 'orientation-multiscale') return { kind: 'orientation-multiscale', grids: features.grids };
   return { kind: 'orientation', gridCells: features.gridCells };
 }
 
@@ -39,6 +41,7 @@ export function grayImageOf(image: Pick<PreparedImage, 'width' | 'height' | 'pix
 /** Computes the features of already aligned (or unaligned) images. */
 export function extractFeatures(images: GrayImage[], settings: FeatureSettings): FeatureMatrix {
   if (settings.kind === 'orientation') return orientationFieldFeatures(images, settings.gridCells);
+  if (settings.kind === 'orientation-multiscale') return multiScaleOrientationFeatures(images, settings.grids);
   return pixelFeatures(
     images.map((image) => ({ width: image.widthPx, height: image.heightPx, pixels: image.pixels })),
     settings.sizePx,

@@ -22,13 +22,23 @@ describe('hashing feature settings', () => {
     assert.deepEqual(featureSettingsOf(config.hashing ?? assert.fail('no hashing section')), { kind: 'orientation', gridCells: 16 });
   });
 
+  it('resolve multi-scale orientation with its grids default', () => {
+    const config = parseRunConfig(configWith({ features: { kind: 'orientation-multiscale' } }), 'inline');
+    assert.deepEqual(featureSettingsOf(config.hashing ?? assert.fail('no hashing section')), { kind: 'orientation-multiscale', grids: [8, 16] });
+  });
+
+  it('accept training on the gallery', () => {
+    const config = parseRunConfig(configWith({ trainOn: 'gallery' }), 'inline');
+    assert.equal(config.hashing?.trainOn, 'gallery');
+  });
+
   it('accept alignment before encoding with an alignment section', () => {
     const config = parseRunConfig(configWith({ alignBeforeEncoding: true }, { alignment: { preset: 'cpu' } }), 'inline');
     assert.equal(config.hashing?.alignBeforeEncoding, true);
   });
 
   const invalidCases: Array<{ title: string; config: unknown; keyPath: string; fix: RegExp }> = [
-    { title: 'an unknown feature kind', config: configWith({ features: { kind: 'gabor' } }), keyPath: 'hashing.features.kind', fix: /"pixels" or "orientation"/ },
+    { title: 'an unknown feature kind', config: configWith({ features: { kind: 'gabor' } }), keyPath: 'hashing.features.kind', fix: /"pixels", "orientation" or "orientation-multiscale"/ },
     { title: 'gridCells on pixel features', config: configWith({ features: { kind: 'pixels', gridCells: 8 } }), keyPath: 'hashing.features', fix: /gridCells/ },
     { title: 'a one-cell orientation grid', config: configWith({ features: { kind: 'orientation', gridCells: 1 } }), keyPath: 'hashing.features.gridCells', fix: />=2|at least 2|too small/i },
     {
@@ -43,6 +53,13 @@ describe('hashing feature settings', () => {
       keyPath: 'hashing.alignBeforeEncoding',
       fix: /add "alignment: \{ preset: cpu \}" or set alignBeforeEncoding to false/,
     },
+    {
+      title: 'a multi-scale grid finer than the images',
+      config: configWith({ features: { kind: 'orientation-multiscale', grids: [8, 20] } }),
+      keyPath: 'hashing.features.grids.1',
+      fix: /lower the grid or raise data.imageSizePx/,
+    },
+    { title: 'an unknown training set', config: configWith({ trainOn: 'probes' }), keyPath: 'hashing.trainOn', fix: /train-fingers|gallery/ },
     { title: 'a non-boolean alignBeforeEncoding', config: configWith({ alignBeforeEncoding: 'yes' }), keyPath: 'hashing.alignBeforeEncoding', fix: /boolean/ },
   ];
   for (const testCase of invalidCases) {
