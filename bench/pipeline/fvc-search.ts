@@ -3,8 +3,10 @@
  * held-out impression (retrieval role `probe`) is read from its source file,
  * encoded with the index's model version and searched, as
  * `whorl search --image FILE --k K` does. The script reports the share of
- * probes whose finger is among the first K gallery entries. Probes of the fingers held
- * out from hashing training are counted separately from all probes.
+ * probes whose finger is among the first K gallery entries, for all probes
+ * and for the probes of the evaluation fingers (hashing split `eval`). The
+ * hashers never see those fingers unless the config sets
+ * `hashing.trainOn: gallery`, which trains on their gallery prints too.
  *
  * For a sample of probes the real CLI runs as well, and its matches must equal
  * the in-process ones, so the figures are those of `whorl search --image`.
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
 
   const heldOut = tally(outcomes.filter((outcome) => outcome.hashingSplit === 'eval'));
   const all = tally(outcomes);
-  console.log(`probes of fingers held out from hashing training: ${percent(heldOut.found, heldOut.probes)} have their finger in the top ${k} (${heldOut.found} of ${heldOut.probes}), rank-1 ${percent(heldOut.rank1, heldOut.probes)}`);
+  console.log(`probes of the evaluation fingers (hashing split "eval"): ${percent(heldOut.found, heldOut.probes)} have their finger in the top ${k} (${heldOut.found} of ${heldOut.probes}), rank-1 ${percent(heldOut.rank1, heldOut.probes)}`);
   console.log(`all probes: ${percent(all.found, all.probes)} in the top ${k} (${all.found} of ${all.probes}), rank-1 ${percent(all.rank1, all.probes)}`);
   console.log(`whorl search --image printed the same matches as the in-process search for ${checked} probe(s)`);
   if (values.json !== undefined) {
