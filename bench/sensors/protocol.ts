@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     .option('--input-size <px>', 'model input side in pixels; the crop side in patch mode', String(CPU_SENSOR_TRAINING.inputSizePx))
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
     .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
+    .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; maxRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     inputSizePx: Number(options.inputSize),
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
+    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: 0 },
   };
 
   const sections: string[] = [];
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
     input !== 'whole'
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}°, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }
