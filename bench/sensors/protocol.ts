@@ -1,10 +1,10 @@
 /**
  * Runs the seeded 10%/90% sensor-classification protocol on local data
- * folders: prepares the sources (plain and central-patch-on-white) as
- * 384-pixel squares by default, trains the shallow and deep CPU-sized
- * classifiers on each, evaluates CCR and robustness, logs every run to
- * MLflow and writes the Markdown tables. `--seed` fixes the split and the
- * perturbations, and `--train-seed` varies only the training.
+ * folders: prepares the sources (plain and central-patch-on-white), trains
+ * the shallow and deep CPU-sized classifiers on each, evaluates CCR and
+ * robustness, logs every run to MLflow and writes the Markdown tables.
+ * `--seed` fixes the split and the perturbations, and `--train-seed` varies
+ * only the training.
  *
  *   npx tsx bench/sensors/protocol.ts --data ../shared/datasets --seed 7 --out bench/sensors/results.md
  */
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of splits and perturbations, and of training unless --train-seed is set', '7')
     .option('--train-seed <n>', 'seed of weights, crops and batch order; defaults to --seed')
     .option('--epochs <n>', 'training epochs', String(CPU_SENSOR_TRAINING.epochs))
-    .option('--image-size <px>', 'side of the prepared images in pixels', '384')
+    .option('--image-size <px>', 'side of the prepared images in pixels (default: the model input side for whole input, 384 for the patch modes)')
     .option('--input <mode>', 'whole (resize the prepared image to the model input), patches (crops of the prepared image) or patches-and-whole (crops stacked with the resized whole image)', CPU_SENSOR_TRAINING.input)
     .option('--input-size <px>', 'model input side in pixels; the crop side in patch mode', String(CPU_SENSOR_TRAINING.inputSizePx))
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; maxRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; maxRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -80,7 +80,6 @@ async function main(): Promise<void> {
   const experimentId = await tracking.getOrCreateExperiment(options.experiment);
   const seed = Number(options.seed);
   const trainingSeed = Number(options.trainSeed ?? options.seed);
-  const imageSizePx = Number(options.imageSize);
   const dataRoot = resolve(options.data);
   if (!(SENSOR_INPUT_MODES as readonly string[]).includes(options.input)) {
     throw new Error(`invalid --input "${options.input}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
@@ -90,6 +89,8 @@ async function main(): Promise<void> {
   for (const variant of modelVariants) {
     if (!ALL_MODEL_VARIANTS.includes(variant)) throw new Error(`invalid --variants entry "${variant}": expected ${ALL_MODEL_VARIANTS.join(' or ')}`);
   }
+  // Whole input resizes the print once, at preparation; patches need prepared images larger than a crop.
+  const imageSizePx = options.imageSize !== undefined ? Number(options.imageSize) : input === 'whole' ? Number(options.inputSize) : 384;
   const inputSettings = {
     input,
     inputSizePx: Number(options.inputSize),

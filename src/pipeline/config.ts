@@ -129,7 +129,7 @@ export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
 export const sensorStageConfigSchema = z
   .object({
     variants: z.array(z.enum(SENSOR_VARIANTS)).min(1).default(['shallow', 'deep']),
-    /** Training preset: `cpu` (64-pixel gray patches, quarter widths) or `paper` (224-pixel RGB whole images, published widths). */
+    /** Training preset: `cpu` (64-pixel gray input, quarter widths) or `paper` (224-pixel RGB input, published widths). */
     size: z.enum(['cpu', 'paper']).default('cpu'),
     epochs: z.number().int().positive().max(1000).optional(),
     batchSize: z.number().int().positive().max(1024).optional(),
