@@ -9,7 +9,7 @@ import type { HasherKind } from '../src/hashing/hasher';
 import { bitStatistics, evaluateRetrieval, type RetrievalReport } from '../src/hashing/metrics';
 import { buildIndex } from '../src/index/index-store';
 import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
-import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder } from '../src/pipeline/feature-encoder';
+import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder, type SensorModelRef } from '../src/pipeline/feature-encoder';
 import { readModelVersion } from '../src/pipeline/query-encoder';
 import { runCachedStage } from '../src/pipeline/stage-cache';
 import type { ObjectStore } from '../src/storage';
@@ -92,8 +92,8 @@ async function withFeatureEncoder<T>(store: ObjectStore, settings: EncoderSettin
 }
 
 /** Builds the encoder settings of a hashing stage from its config and, when aligning before encoding, the alignment model. */
-function encoderSettings(hashing: HashingConfig, alignment: AlignmentModelRef | undefined): EncoderSettings {
-  const features = featureSettingsOf(hashing);
+function encoderSettings(hashing: HashingConfig, alignment: AlignmentModelRef | undefined, sensorModel: SensorModelRef | undefined): EncoderSettings {
+  const features = featureSettingsOf(hashing, sensorModel);
   if (hashing.alignBeforeEncoding !== true) return { features };
   if (alignment === undefined) {
     throw new UserInputError('hashing.alignBeforeEncoding is true but no trained alignment model was passed to the hashing stage; add an alignment section to the run config');
@@ -116,13 +116,16 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
       seed: number;
       /** Required when `hashing.alignBeforeEncoding` is true. */
       alignment?: AlignmentModelRef;
+      /** Required when `hashing.features.kind` is `sensor-embedding`: the classifier of the configured variant. */
+      sensorModel?: SensorModelRef;
       tracking?: TrackingContext;
     }): Promise<StageOutcome<HashingStageOutput>> {
       return failFastOnUserInput(async () => {
-        const encoder = encoderSettings(input.hashing, input.alignment);
+        const encoder = encoderSettings(input.hashing, input.alignment, input.sensorModel);
         // The alignment stage key joins the inputs only when images are aligned, so keys of runs without alignment stay as they were.
         const inputs: Record<string, string> = { prepared: input.preparedManifestKey };
         if (encoder.alignment !== undefined) inputs.alignment = encoder.alignment.modelVersion;
+        if (encoder.features.kind === 'sensor-embedding') inputs.sensorModel = encoder.features.sensorModel.modelVersion;
         const keyInput = { stage: 'hashing', codeVersion: CODE_VERSIONS.hashing, config: { hashing: input.hashing, seed: input.seed }, inputs };
         const result = await runCachedStage(store, keyInput, async (prefix) => {
           const trainingImages = input.hashing.trainOn === 'gallery' ? { retrievalRole: 'gallery' as const } : { hashingSplit: 'train' as const };

@@ -147,8 +147,18 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       }
       alignmentModel = { modelVersion: alignment.modelVersion, modelPrefix: alignment.modelPrefix };
     }
+    // Sensor-embedding features come from a trained sensor classifier, which the hashing stage then takes as an input.
+    let sensorModel: { modelVersion: string; modelPrefix: string } | undefined;
+    const features = config.hashing.features;
+    if (features?.kind === 'sensor-embedding') {
+      const classifier = features.variant === 'shallow' ? shallow : deep;
+      if (classifier === undefined) {
+        throw ApplicationFailure.nonRetryable(`hashing.features uses the ${features.variant} sensor classifier, but it was not trained; add "${features.variant}" to sensor.variants`, 'UserInputError');
+      }
+      sensorModel = { modelVersion: classifier.modelVersion, modelPrefix: classifier.modelPrefix };
+    }
     const hashing = await tracker.run('hashing', () =>
-      gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, alignment: alignmentModel, tracking }),
+      gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, alignment: alignmentModel, sensorModel, tracking }),
     );
     reportInput.hashing = hashing.output;
     const indexed = hashing.output.hashers.find((hasher) => hasher.kind === config.hashing.indexed.kind && hasher.codeLengthBits === config.hashing.indexed.codeLengthBits);

@@ -87,6 +87,13 @@ export const runConfigSchema = z
         message: `must be at most a third of data.imageSizePx (${config.data.imageSizePx}), so each cell spans at least 3 px of gradients; lower gridCells or raise data.imageSizePx`,
       });
     }
+    if (features?.kind === 'sensor-embedding' && !(config.sensor?.variants ?? []).includes(features.variant)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['hashing', 'features', 'variant'],
+        message: `needs the ${features.variant} sensor classifier, which the sensor section must train; add "sensor: { variants: [${features.variant}] }" or pick another feature kind`,
+      });
+    }
     if (features?.kind === 'orientation-multiscale' && config.data !== undefined) {
       const imageSizePx = config.data.imageSizePx;
       features.grids.forEach((gridCells, index) => {

@@ -4,6 +4,9 @@ import { HASHER_KINDS } from '../hashing/hasher';
 /** Code lengths that both the hashers and the Hamming index support. */
 export const INDEXABLE_CODE_LENGTHS_BITS = [32, 64, 128] as const;
 
+/** Sensor-classifier variants: `shallow` is the VGG-19 variant, `deep` the ResNet50 variant. */
+export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
+
 /** The `hashing` section of a run config: which hashers to train and compare, and which one to index. */
 export const hashingConfigSchema = z
   .object({
@@ -20,6 +23,8 @@ export const hashingConfigSchema = z
      * takes the ridge orientation field on a gridCells × gridCells grid, which
      * needs prepared images that resolve the ridges (about 192 px for 500 dpi prints).
      * `orientation-multiscale` joins the fields of several grids, such as 8 and 16 cells.
+     * `sensor-embedding` takes the penultimate layer of the pipeline's trained
+     * sensor classifier (`variant`, which the sensor section must train).
      */
     features: z
       .discriminatedUnion(
@@ -33,8 +38,9 @@ export const hashingConfigSchema = z
               grids: z.array(z.number().int().min(2).max(64)).min(1).max(4).default([8, 16]),
             })
             .strict(),
+          z.object({ kind: z.literal('sensor-embedding'), variant: z.enum(SENSOR_VARIANTS).default('deep') }).strict(),
         ],
-        { error: 'expected kind "pixels", "orientation" or "orientation-multiscale"' },
+        { error: 'expected kind "pixels", "orientation", "orientation-multiscale" or "sensor-embedding"' },
       )
       .optional(),
     /**
@@ -118,8 +124,6 @@ export const reindexConfigSchema = z
 export type ReindexGalleryConfig = z.infer<typeof reindexGallerySchema>;
 export type ReindexConfig = z.infer<typeof reindexConfigSchema>;
 
-/** Sensor-classifier variants: `shallow` is the VGG-19 variant, `deep` the ResNet50 variant. */
-export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
 
 /**
  * The `sensor` section: which sensor classifiers the pipeline trains and

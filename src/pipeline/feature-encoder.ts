@@ -7,12 +7,25 @@ import type { FeatureMatrix } from '../hashing/feature-matrix';
 import type { GrayImage } from '../imaging';
 import type { ObjectStore } from '../storage';
 import type { HashingConfig } from './config';
+import { UserInputError } from '../config/errors';
+import { loadSensorClassifier, type SensorModelVariant } from '../sensors/classifier';
+import { penultimateModel, sensorEmbeddingFeatures } from '../sensors/embedding';
 import { pixelFeatures } from './features';
 import { multiScaleOrientationFeatures } from './multiscale-orientation-features';
 import { orientationFieldFeatures } from './orientation-features';
 
 /** Feature extractor of a hashing model, with its size settings resolved. */
-export type FeatureSettings = { kind: 'pixels'; sizePx: number } | { kind: 'orientation'; gridCells: number } | { kind: 'orientation-multiscale'; grids: number[] };
+export type FeatureSettings =
+  | { kind: 'pixels'; sizePx: number }
+  | { kind: 'orientation'; gridCells: number }
+  | { kind: 'orientation-multiscale'; grids: number[] }
+  | { kind: 'sensor-embedding'; variant: SensorModelVariant; sensorModel: SensorModelRef };
+
+/** A trained sensor classifier: its training stage key and the prefix of its files. */
+export interface SensorModelRef {
+  modelVersion: string;
+  modelPrefix: string;
+}
 
 /**
  * Everything between a prepared image and a hasher's input. A model version
@@ -25,11 +38,21 @@ export interface EncoderSettings {
   alignment?: { modelVersion: string; modelPrefix: string };
 }
 
-/** Resolves the feature settings of a `hashing` config section; a section without `features` means pixels. */
-export function featureSettingsOf(hashing: Pick<HashingConfig, 'featureSizePx' | 'features'>): FeatureSettings {
+/**
+ * Resolves the feature settings of a `hashing` config section; a section
+ * without `features` means pixels. Sensor-embedding features need the trained
+ * classifier of their variant, which the pipeline's sensor stage passes in.
+ */
+export function featureSettingsOf(hashing: Pick<HashingConfig, 'featureSizePx' | 'features'>, sensorModel?: SensorModelRef): FeatureSettings {
   const features = hashing.features;
   if (features === undefined || features.kind === 'pixels') return { kind: 'pixels', sizePx: hashing.featureSizePx };
   if (features.kind === 'orientation-multiscale') return { kind: 'orientation-multiscale', grids: features.grids };
+  if (features.kind === 'sensor-embedding') {
+    if (sensorModel === undefined) {
+      throw new UserInputError(`hashing.features.kind is sensor-embedding, but no trained ${features.variant} sensor classifier was passed; add "${features.variant}" to sensor.variants`);
+    }
+    return { kind: 'sensor-embedding', variant: features.variant, sensorModel };
+  }
   return { kind: 'orientation', gridCells: features.gridCells };
 }
 
@@ -38,8 +61,9 @@ export function grayImageOf(image: Pick<PreparedImage, 'width' | 'height' | 'pix
   return { widthPx: image.width, heightPx: image.height, pixels: image.pixels };
 }
 
-/** Computes the features of already aligned (or unaligned) images. */
+/** Computes the features of already aligned (or unaligned) images; sensor embeddings need a loaded FeatureEncoder instead. */
 export function extractFeatures(images: GrayImage[], settings: FeatureSettings): FeatureMatrix {
+  if (settings.kind === 'sensor-embedding') throw new Error('sensor-embedding features need the loaded classifier: use FeatureEncoder.featuresOf');
   if (settings.kind === 'orientation') return orientationFieldFeatures(images, settings.gridCells);
   if (settings.kind === 'orientation-multiscale') return multiScaleOrientationFeatures(images, settings.grids);
   return pixelFeatures(
@@ -61,6 +85,8 @@ export interface FeatureEncoder {
   align(images: GrayImage[]): GrayImage[];
   /** Aligns the images (when on) and computes their features. */
   encodeFeatures(images: GrayImage[]): FeatureMatrix;
+  /** Computes the features of images that `align` already returned. */
+  featuresOf(alignedImages: GrayImage[]): FeatureMatrix;
   dispose(): void;
 }
 
@@ -82,11 +108,21 @@ export async function loadFeatureEncoder(store: ObjectStore, settings: EncoderSe
     return alignToReference(alignment.model, reference, images, { outputSizePx: reference.widthPx }).map((aligned) => aligned.image);
   };
 
+  const features = settings.features;
+  const sensor = features.kind === 'sensor-embedding' ? await loadSensorClassifier(store, features.sensorModel.modelPrefix) : undefined;
+  const embedder = sensor === undefined ? undefined : penultimateModel(sensor);
+  const featuresOf = (alignedImages: GrayImage[]): FeatureMatrix =>
+    sensor !== undefined && embedder !== undefined ? sensorEmbeddingFeatures(sensor, embedder, alignedImages) : extractFeatures(alignedImages, features);
+
   return {
     settings,
     alignment,
     align,
-    encodeFeatures: (images) => extractFeatures(align(images), settings.features),
-    dispose: () => alignment?.model.dispose(),
+    featuresOf,
+    encodeFeatures: (images) => featuresOf(align(images)),
+    dispose: () => {
+      alignment?.model.dispose();
+      sensor?.model.dispose();
+    },
   };
 }

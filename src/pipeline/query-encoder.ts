@@ -6,7 +6,7 @@ import { decodeImage, preprocessImage, type GrayImage, type PreprocessOptions } 
 import type { EncodeQuery } from '../search/search-service';
 import type { ObjectStore } from '../storage';
 import type { HashingConfig } from './config';
-import { extractFeatures, featureSettingsOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder } from './feature-encoder';
+import { featureSettingsOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder } from './feature-encoder';
 import { stagePrefix, type StageKeyInput } from './stage-cache';
 
 /** The record a hashing stage wrote about one model version. */
@@ -90,7 +90,7 @@ export async function encodeQueryImage(chain: EncoderChain, bytes: Uint8Array): 
   const preprocessedAt = performance.now();
   const [aligned] = chain.features.align([prepared]);
   const alignedAt = performance.now();
-  const codes = await chain.hasher.encode(extractFeatures([aligned], chain.features.settings.features));
+  const codes = await chain.hasher.encode(chain.features.featuresOf([aligned]));
   const hashedAt = performance.now();
   const timingsMs: Record<string, number> = { decode: decodedAt - started, preprocess: preprocessedAt - decodedAt };
   if (chain.features.alignment !== undefined) timingsMs.align = alignedAt - preprocessedAt;

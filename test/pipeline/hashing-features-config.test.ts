@@ -38,7 +38,7 @@ describe('hashing feature settings', () => {
   });
 
   const invalidCases: Array<{ title: string; config: unknown; keyPath: string; fix: RegExp }> = [
-    { title: 'an unknown feature kind', config: configWith({ features: { kind: 'gabor' } }), keyPath: 'hashing.features.kind', fix: /"pixels", "orientation" or "orientation-multiscale"/ },
+    { title: 'an unknown feature kind', config: configWith({ features: { kind: 'gabor' } }), keyPath: 'hashing.features.kind', fix: /"pixels", "orientation", "orientation-multiscale" or "sensor-embedding"/ },
     { title: 'gridCells on pixel features', config: configWith({ features: { kind: 'pixels', gridCells: 8 } }), keyPath: 'hashing.features', fix: /gridCells/ },
     { title: 'a one-cell orientation grid', config: configWith({ features: { kind: 'orientation', gridCells: 1 } }), keyPath: 'hashing.features.gridCells', fix: />=2|at least 2|too small/i },
     {

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import { resizeImage, type GrayImage } from '../imaging';
+import { createFeatureMatrix, type FeatureMatrix } from '../hashing/feature-matrix';
+import { normalizeFeatureRow } from '../pipeline/features';
+import { classifierInputMode, type SensorClassifier } from './classifier';
+import { imagesToBatch, patchesToBatch } from './dataset';
+import { cropGridPatches } from './patches';
+
+/** Images per model call, which bounds memory. */
+const EMBEDDING_BATCH_SIZE = 32;
+
+/**
+ * Returns a model that maps the classifier's input to the input of its last
+ * layer, the softmax classifier: the penultimate representation.
+ */
+export function penultimateModel(classifier: SensorClassifier): tf.LayersModel {
+  const layers = classifier.model.layers;
+  const last = layers[layers.length - 1];
+  return tf.model({ inputs: classifier.model.inputs, outputs: last.input as tf.SymbolicTensor });
+}
+
+/**
+ * Computes the penultimate-layer embedding of every prepared image from the
+ * input the classifier takes: the whole image resized in whole mode, or the mean over
+ * the test crop grid in the patch modes. Each row is centred and scaled to
+ * unit L2 norm, like the other hashing features.
+ */
+export function sensorEmbeddingFeatures(classifier: SensorClassifier, embedder: tf.LayersModel, images: GrayImage[]): FeatureMatrix {
+  const { metadata } = classifier;
+  const dimension = (embedder.outputs[0].shape[1] as number | null) ?? 0;
+  const data = new Float32Array(images.length * dimension);
+  const patchMode = classifierInputMode(metadata) !== 'whole';
+  const gridSide = patchMode ? (metadata.testPatchGrid ?? 1) : 1;
+  const cropsPerImage = gridSide * gridSide;
+
+  for (let start = 0; start < images.length; start += EMBEDDING_BATCH_SIZE) {
+    const chunk = images.slice(start, start + EMBEDDING_BATCH_SIZE);
+    const values = tf.tidy(() => {
+      if (!patchMode) return (embedder.predict(imagesToBatch(chunk, metadata)) as tf.Tensor).dataSync();
+      const crops = chunk.flatMap((image) => cropGridPatches(image, metadata.inputSizePx, gridSide));
+      const wholeImages =
+        metadata.input === 'patches-and-whole'
+          ? chunk.flatMap((image) => Array<GrayImage>(cropsPerImage).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx })))
+          : undefined;
+      return (embedder.predict(patchesToBatch(crops, wholeImages, metadata)) as tf.Tensor).dataSync();
+    });
+    chunk.forEach((_, offset) => {
+      const row = data.subarray((start + offset) * dimension, (start + offset + 1) * dimension);
+      for (let crop = 0; crop < cropsPerImage; crop++) {
+        const base = (offset * cropsPerImage + crop) * dimension;
+        for (let column = 0; column < dimension; column++) row[column] += values[base + column] / cropsPerImage;
+      }
+      normalizeFeatureRow(row);
+    });
+  }
+  return createFeatureMatrix(data, images.length, dimension);
+}
