@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     if (!ALL_MODEL_VARIANTS.includes(variant)) throw new Error(`invalid --variants entry "${variant}": expected ${ALL_MODEL_VARIANTS.join(' or ')}`);
   }
   // Whole input resizes the print once, at preparation; patches need prepared images larger than a crop.
-  const imageSizePx = options.imageSize !== undefined ? Number(options.imageSize) : input === 'whole' ? Number(options.inputSize) : 384;
+  let imageSizePx = input === 'whole' ? Number(options.inputSize) : 384;
+  if (options.imageSize !== undefined) imageSizePx = Number(options.imageSize);
   const inputSettings = {
     input,
     inputSizePx: Number(options.inputSize),

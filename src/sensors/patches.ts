@@ -5,9 +5,9 @@ import { WHITE, cropImage, type GrayImage } from '../imaging';
  * How a sensor classifier takes an image. `whole` resizes the whole
  * prepared image to the model input. `patches` cuts crops of the model
  * input size from the prepared image without resizing, so the network gets
- * the sensor's texture at the prepared resolution: random crops in
- * training, and a fixed grid of crops whose softmax outputs are averaged at
- * test time. `patches-and-whole` cuts the same crops and stacks each one
+ * the sensor's texture at the prepared resolution. It trains on random
+ * crops and averages the softmax outputs of a fixed grid of crops at test
+ * time. `patches-and-whole` cuts the same crops and stacks each one
  * with the whole prepared image resized to the crop size, so every input
  * also carries the print's shape and background.
  */

@@ -23,7 +23,7 @@ import {
 import { TrainingRandom } from '../../src/training';
 import { sensorImage } from './support';
 
-/** A textured print of `printWidthPx` × `printHeightPx` centred on a white square canvas, as `fit: pad` prepares it. */
+/** Draws a textured print of `printWidthPx` × `printHeightPx` centred on a white square canvas, as `fit: pad` prepares it. */
 function paddedPrint(canvasSizePx: number, printWidthPx: number, printHeightPx: number): GrayImage {
   const print = createGrayImage(printWidthPx, printHeightPx, 0);
   for (let y = 0; y < printHeightPx; y++) {
