@@ -16,6 +16,7 @@ import { ShardedSearcher } from '../../src/search/sharded-searcher';
 import { createStore, readCurrentVersion } from '../../src/storage';
 import { initializeTensorBackend } from '../../src/tensors';
 import { silentLogger } from '../../src/logging';
+import { queryFirstGalleryImage } from './gallery-query';
 
 interface ServedMatch {
   id: number;
@@ -57,21 +58,11 @@ describe('pipeline with alignment before encoding', function () {
   });
 
   it('finds a gallery image at distance 0', async () => {
-    const [galleryImage] = await readPreparedImages(store, summary.prepared.manifestKey, { retrievalRole: 'gallery' });
-    const chain = await loadEncoderChain(store, modelVersion, 32);
-    const searcher = new ShardedSearcher({ store, indexName: 'pipeline-aligned' });
-    try {
-      assert.ok(chain.features.alignment !== undefined, 'the query chain aligns');
-      const encoded = await encodeQueryImage(chain, await readFile(galleryImage.sourceKey));
-      assert.equal(typeof encoded.timingsMs.align, 'number');
-      await searcher.refresh();
-      const result = await searcher.search(encoded.code, 1);
-      assert.equal(result.distances[0][0], 0);
-      assert.equal(JSON.parse(result.labels[0][0] ?? '{}').id, galleryImage.id);
-    } finally {
-      chain.features.dispose();
-      await searcher.close();
-    }
+    const found = await queryFirstGalleryImage(store, { manifestKey: summary.prepared.manifestKey, modelVersion, indexName: 'pipeline-aligned', codeLengthBits: 32 });
+    assert.ok(found.aligned, 'the query chain aligns');
+    assert.equal(typeof found.timingsMs.align, 'number');
+    assert.equal(found.distance, 0);
+    assert.equal(found.nearestId, found.galleryId);
   });
 
   describe('search service re-ranking', () => {

@@ -1,15 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { readFile } from 'node:fs/promises';
 import { runPipeline } from '../../src/cli/pipeline-command';
 import { loadEnvironment } from '../../src/config/environment';
 import { UserInputError } from '../../src/config/errors';
 import { parseRunConfig } from '../../src/config/run-config';
-import { readPreparedImages } from '../../src/datasets/manifest';
 import { silentLogger } from '../../src/logging';
-import { encodeQueryImage, loadEncoderChain, readModelVersion } from '../../src/pipeline/query-encoder';
-import { ShardedSearcher } from '../../src/search/sharded-searcher';
+import { readModelVersion } from '../../src/pipeline/query-encoder';
 import { createStore, readCurrentVersion } from '../../src/storage';
 import { initializeTensorBackend } from '../../src/tensors';
+import { queryFirstGalleryImage } from './gallery-query';
 
 describe('sensor-embedding features config', () => {
   const base = {
@@ -52,18 +50,8 @@ describe('pipeline with sensor-embedding features', function () {
     const sensorModel = record.encoder.features.kind === 'sensor-embedding' ? record.encoder.features.sensorModel : assert.fail('not a sensor embedding');
     assert.match(sensorModel.modelPrefix, /^models\/sensor-deep\//);
 
-    const [galleryImage] = await readPreparedImages(store, summary.prepared.manifestKey, { retrievalRole: 'gallery' });
-    const chain = await loadEncoderChain(store, modelVersion, 32);
-    const searcher = new ShardedSearcher({ store, indexName: 'pipeline-sensor-embedding' });
-    try {
-      const encoded = await encodeQueryImage(chain, await readFile(galleryImage.sourceKey));
-      await searcher.refresh();
-      const result = await searcher.search(encoded.code, 1);
-      assert.equal(result.distances[0][0], 0);
-      assert.equal(JSON.parse(result.labels[0][0] ?? '{}').id, galleryImage.id);
-    } finally {
-      chain.features.dispose();
-      await searcher.close();
-    }
+    const found = await queryFirstGalleryImage(store, { manifestKey: summary.prepared.manifestKey, modelVersion, indexName: 'pipeline-sensor-embedding', codeLengthBits: 32 });
+    assert.equal(found.distance, 0);
+    assert.equal(found.nearestId, found.galleryId);
   });
 });
