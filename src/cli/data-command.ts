@@ -136,6 +136,9 @@ function synthCommand(): Command {
     .action(async (options: { out: string; fingers: number; sensors: number; impressions: number; seed: number; grid?: string }) => {
       if (options.sensors > SENSOR_PROFILES.length) throw new UserInputError(`--sensors ${options.sensors} is more than the ${SENSOR_PROFILES.length} simulated sensor profiles`);
       const started = Date.now();
+      // A terminal gets one line that is overwritten; a log or pipe gets a line per tenth of the work.
+      const interactive = process.stderr.isTTY === true;
+      let tenthsReported = -1;
       const result = await generateSyntheticDataset({
         outputDir: resolve(options.out),
         fingerCount: options.fingers,
@@ -143,10 +146,19 @@ function synthCommand(): Command {
         impressionsPerFinger: options.impressions,
         seed: options.seed,
         onProgress: ({ fingersDone, fingersTotal }) => {
-          process.stderr.write(`finger ${fingersDone}/${fingersTotal}\r`);
+          const line = `finger ${fingersDone}/${fingersTotal} over all sensors`;
+          if (interactive) {
+            process.stderr.write(`${line}\r`);
+            return;
+          }
+          const tenths = Math.floor((10 * fingersDone) / fingersTotal);
+          if (tenths > tenthsReported) {
+            tenthsReported = tenths;
+            process.stderr.write(`${line}\n`);
+          }
         },
       });
-      process.stderr.write('\n');
+      if (interactive) process.stderr.write('\n');
       const verb = result.generated ? 'wrote' : 'found complete';
       console.log(`${verb} ${result.imageCount} images in ${result.outputDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
