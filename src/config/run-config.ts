@@ -115,8 +115,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   for (const key of issue.path) {
     value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   }
+  // The value of an unknown-key issue is the whole enclosing section, and the message already names the key.
+  if (issue.code === 'unrecognized_keys') return `  ${keyPath}: ${issue.message}; check its spelling against configs/demo.yaml and the Configuration section of the README`;
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
-  return `  ${keyPath}: ${issue.message} (got ${shown})`;
+  const limit = 200;
+  return `  ${keyPath}: ${issue.message} (got ${shown.length > limit ? `${shown.slice(0, limit)}…` : shown})`;
 }
 
 /** Validates a parsed config object; `source` names it in error messages. */
