@@ -54,6 +54,18 @@ describe('run config', () => {
     assert.throws(() => loadRunConfig('/nonexistent/run.yaml'), /cannot read run config \/nonexistent\/run.yaml/);
   });
 
+  it('shows a misspelt key without its section', () => {
+    const longName = 'x'.repeat(300);
+    assert.throws(
+      () => parseRunConfig({ name: 'demo', tracking: { experiment: longName, experimnet: 'typo' } }, 'inline'),
+      (error: Error) => {
+        assert.match(error.message, /tracking: Unrecognized key: "experimnet"; check its spelling/);
+        assert.ok(!error.message.includes(longName), `the message repeats the whole section: ${error.message}`);
+        return true;
+      },
+    );
+  });
+
   it('lists every problem at once', () => {
     assert.throws(
       () => parseRunConfig({ name: 'Bad Name', seed: 1.5 }, 'inline'),
