@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MockActivityEnvironment } from '@temporalio/testing';
+import type { ActivityDependencies } from '../../activities/dependencies';
+import { loadEnvironment } from '../../src/config/environment';
 import { encodeShard, PREPARED_MANIFEST_KIND, PREPARED_SCHEMA_VERSION, type PreparedImage } from '../../src/datasets';
 import { createGrayImage, createRandom } from '../../src/imaging';
-import type { ObjectStore } from '../../src/storage';
+import { silentLogger } from '../../src/logging';
+import { FilesystemStore, type ObjectStore } from '../../src/storage';
 import type { MlflowClient, Run } from '../../src/tracking';
 
 /** Manifest key of the prepared data set that writePreparedBlobFingers stores. */
@@ -81,4 +87,29 @@ export async function writePreparedBlobFingers(store: ObjectStore): Promise<void
   await store.put('prepared/test/shard-00000.parquet', shard);
   const manifest = { kind: PREPARED_MANIFEST_KIND, schemaVersion: PREPARED_SCHEMA_VERSION, shards: [{ key: 'prepared/test/shard-00000.parquet', rows: 36, sha256: '', sizeBytes: shard.byteLength }] };
   await store.put(BLOB_FINGERS_MANIFEST_KEY, JSON.stringify(manifest));
+}
+
+/** A scratch store with the blob-finger data set, recording tracking and the activity dependencies built on them. */
+export interface BlobFingerActivityFixture {
+  store: FilesystemStore;
+  tracking: ReturnType<typeof recordingTracking>;
+  deps: ActivityDependencies;
+  /** Deletes the scratch folder. */
+  remove(): void;
+}
+
+/** Creates a scratch folder named after `folderPrefix` with a filesystem store that holds the blob-finger data set. */
+export async function createBlobFingerActivityFixture(folderPrefix: string): Promise<BlobFingerActivityFixture> {
+  const folder = mkdtempSync(join(tmpdir(), folderPrefix));
+  const store = new FilesystemStore(join(folder, 'store'));
+  const tracking = recordingTracking();
+  const deps: ActivityDependencies = {
+    environment: { ...loadEnvironment({}), cacheDir: join(folder, 'cache') },
+    store,
+    tracking: tracking.client,
+    logger: silentLogger,
+    taskQueue: 'test-gpu',
+  };
+  await writePreparedBlobFingers(store);
+  return { store, tracking, deps, remove: () => rmSync(folder, { recursive: true, force: true }) };
 }

@@ -1,24 +1,19 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAlignmentActivities, type TrainAlignmentInput } from '../../activities/alignment';
 import type { ActivityDependencies } from '../../activities/dependencies';
 import { loadAlignmentModel } from '../../src/alignment';
-import { loadEnvironment } from '../../src/config/environment';
-import { silentLogger } from '../../src/logging';
 import { FilesystemStore } from '../../src/storage';
 import type { TrainingProgress } from '../../src/training';
-import { recordingTracking, runActivity, writePreparedBlobFingers } from './activity-fixtures';
+import { BLOB_FINGERS_MANIFEST_KEY, createBlobFingerActivityFixture, runActivity, type BlobFingerActivityFixture } from './activity-fixtures';
 import { useFastestBackend } from './backend';
 
 describe('trainAlignmentNetwork activity', function () {
   this.timeout(120_000);
-  let folder: string;
+  let fixture: BlobFingerActivityFixture;
   let store: FilesystemStore;
-  let tracking: ReturnType<typeof recordingTracking>;
+  let tracking: BlobFingerActivityFixture['tracking'];
   let deps: ActivityDependencies;
 
   before(async function () {
@@ -26,22 +21,18 @@ describe('trainAlignmentNetwork activity', function () {
   });
 
   beforeEach(async function () {
-    folder = mkdtempSync(join(tmpdir(), 'whorl-alignment-activity-'));
-    store = new FilesystemStore(join(folder, 'store'));
-    tracking = recordingTracking();
-    deps = { environment: { ...loadEnvironment({}), cacheDir: join(folder, 'cache') }, store, tracking: tracking.client, logger: silentLogger, taskQueue: 'test-gpu' };
-
-    await writePreparedBlobFingers(store);
+    fixture = await createBlobFingerActivityFixture('whorl-alignment-activity-');
+    ({ store, tracking, deps } = fixture);
   });
 
   afterEach(function () {
-    rmSync(folder, { recursive: true, force: true });
+    fixture.remove();
   });
 
   function input(overrides: Partial<TrainAlignmentInput> = {}): TrainAlignmentInput {
     return {
       runKey: 'test-run',
-      preparedManifestKey: 'prepared/test/manifest.json',
+      preparedManifestKey: BLOB_FINGERS_MANIFEST_KEY,
       preset: 'cpu',
       modelOverrides: { inputSizePx: 16, featureBlocks: [[4], [4]], regression: [{ kernelSizePx: 3, filters: 4 }] },
       epochs: 2,

@@ -1,41 +1,33 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDependencies } from '../../activities/dependencies';
 import { createPipelineStageActivities } from '../../activities/pipeline-stages';
-import { loadEnvironment } from '../../src/config/environment';
-import { silentLogger } from '../../src/logging';
 import { alignmentStageConfigSchema } from '../../src/pipeline/config';
 import { FilesystemStore } from '../../src/storage';
 import type { TrainingProgress } from '../../src/training';
-import { recordingTracking, runActivity, writePreparedBlobFingers } from '../alignment/activity-fixtures';
+import { BLOB_FINGERS_MANIFEST_KEY, createBlobFingerActivityFixture, runActivity, type BlobFingerActivityFixture } from '../alignment/activity-fixtures';
 import { useFastestBackend } from '../alignment/backend';
 
 describe('trainAlignmentStage activity', function () {
   this.timeout(120_000);
-  let folder: string;
+  let fixture: BlobFingerActivityFixture;
   let store: FilesystemStore;
-  let tracking: ReturnType<typeof recordingTracking>;
+  let tracking: BlobFingerActivityFixture['tracking'];
   let deps: ActivityDependencies;
   const alignment = alignmentStageConfigSchema.parse({ epochs: 2, batchesPerEpoch: 2, batchSize: 4, evaluationPairCount: 8, maxImpressionPairs: 4, overlays: 1 });
-  const input = { preparedManifestKey: 'prepared/test/manifest.json', alignment, seed: 5, experiment: 'whorl-alignment-stage-test' };
+  const input = { preparedManifestKey: BLOB_FINGERS_MANIFEST_KEY, alignment, seed: 5, experiment: 'whorl-alignment-stage-test' };
 
   before(async function () {
     await useFastestBackend();
   });
 
   beforeEach(async function () {
-    folder = mkdtempSync(join(tmpdir(), 'whorl-alignment-stage-'));
-    store = new FilesystemStore(join(folder, 'store'));
-    tracking = recordingTracking();
-    deps = { environment: { ...loadEnvironment({}), cacheDir: join(folder, 'cache') }, store, tracking: tracking.client, logger: silentLogger, taskQueue: 'test-gpu' };
-    await writePreparedBlobFingers(store);
+    fixture = await createBlobFingerActivityFixture('whorl-alignment-stage-');
+    ({ store, tracking, deps } = fixture);
   });
 
   afterEach(function () {
-    rmSync(folder, { recursive: true, force: true });
+    fixture.remove();
   });
 
   it('resumes an interrupted attempt, then caches', async function () {
