@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { stringify } from 'yaml';
 import type { AlignmentStageOutput } from '../../activities/pipeline-stages';
 import type { StageOutcome } from '../../activities/retrieval';
 import { runPipeline } from '../../src/cli/pipeline-command';
@@ -13,6 +12,7 @@ import { activityRecords } from '../../src/multihost/activity-history';
 import { connectClient } from '../../src/orchestration/client';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../src/orchestration/worker-processes';
 import type { TrainingProgress } from '../../src/training';
+import { writeTinyPipelineConfig } from './tiny-config';
 
 const EPOCHS = 16;
 /** Heartbeat timeout, short so the replacement worker takes over within seconds. The SDK throttles heartbeats to one per 0.8 × this. */
@@ -20,25 +20,16 @@ const HEARTBEAT_SECONDS = 10;
 
 /** Writes a tiny pipeline config whose only network stage is the alignment network, with epochs of a few seconds each. */
 function writeConfig(seed: number): string {
-  const config = {
-    name: 'pipeline-kill',
-    seed,
-    // Queues of this run alone, so workers of other runs on the same Temporal server cannot take its activities.
-    queues: { gpu: `whorl-gpu-kill-${seed}`, cpu: `whorl-cpu-kill-${seed}` },
-    tracking: { experiment: 'whorl-tests' },
+  return writeTinyPipelineConfig('pipeline-kill', seed, {
     timeouts: { trainingHeartbeatSeconds: HEARTBEAT_SECONDS },
     data: {
       sources: [{ name: 'synthetic', layout: 'synthetic', synthetic: { fingers: 8, sensors: 2, impressionsPerFinger: 3 } }],
       imageSizePx: 48,
       splits: { galleryImpressionsPerFinger: 1, hashingEvalFraction: 0.34 },
     },
-    hashing: { kinds: ['lsh'], codeLengthsBits: [32], featureSizePx: 16, indexed: { kind: 'lsh', codeLengthBits: 32 } },
     index: { name: 'pipeline-kill', shardCount: 1 },
     alignment: { preset: 'cpu', epochs: EPOCHS, batchesPerEpoch: 40, batchSize: 8, evaluationPairCount: 8, maxImpressionPairs: 4, overlays: 0 },
-  };
-  const path = join(mkdtempSync(join(tmpdir(), 'whorl-kill-')), 'run.yaml');
-  writeFileSync(path, stringify(config));
-  return path;
+  });
 }
 
 /** Returns the heartbeat of the running alignment-stage activity once it reports a checkpoint, polling every 200 ms. */

@@ -1,33 +1,23 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { runPipeline } from '../../src/cli/pipeline-command';
 import { loadEnvironment } from '../../src/config/environment';
 import { connectClient } from '../../src/orchestration/client';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../src/orchestration/worker-processes';
+import { writeTinyPipelineConfig } from './tiny-config';
 
 /** Writes a tiny pipeline config whose prepared data set has six shards, so the encode stage fans out six ways. */
 function writeConfig(seed: number): string {
-  const config = {
-    name: 'pipeline-spread',
-    seed,
-    // Queues of this run alone, so workers of other runs on the same Temporal server cannot take its activities.
-    queues: { gpu: `whorl-gpu-spread-${seed}`, cpu: `whorl-cpu-spread-${seed}` },
-    tracking: { experiment: 'whorl-tests' },
+  return writeTinyPipelineConfig('pipeline-spread', seed, {
     data: {
       sources: [{ name: 'synthetic', layout: 'synthetic', synthetic: { fingers: 12, sensors: 2, impressionsPerFinger: 3 } }],
       imageSizePx: 48,
       rowsPerShard: 12,
       splits: { galleryImpressionsPerFinger: 1, hashingEvalFraction: 0.34 },
     },
-    hashing: { kinds: ['lsh'], codeLengthsBits: [32], featureSizePx: 16, indexed: { kind: 'lsh', codeLengthBits: 32 } },
-    index: { name: 'pipeline-spread', shardCount: 2 },
-  };
-  const path = join(mkdtempSync(join(tmpdir(), 'whorl-spread-')), 'run.yaml');
-  writeFileSync(path, stringify(config));
-  return path;
+  });
 }
 
 describe('pipeline on three worker processes', function () {
