@@ -38,6 +38,12 @@ export interface MultihostWorkload {
   handover?: HandoverTarget;
 }
 
+/** Starts `activityCount` heartbeating activities of `holdMs` each on the GPU queue. */
+function startHandoverProbe({ client, config, workflowId }: WorkloadContext, activityCount: number, holdMs: number): Promise<WorkflowHandle> {
+  const input: HandoverProbeInput = { taskQueue: config.queues.gpu, activityCount, holdMs };
+  return client.workflow.start('handoverProbeWorkflow', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '5 minutes', args: [input] });
+}
+
 /**
  * Starts the training pipeline of the run config. `seedOffset` shifts the
  * config's seed, so a second workload on the same store finds no cached stage
@@ -71,19 +77,13 @@ export const WORKLOADS: Record<string, MultihostWorkload> = {
 
   'gpu-handover': {
     description: 'two 12-second heartbeating activities on the GPU queue, one per GPU worker',
-    start: ({ client, config, workflowId }) => {
-      const input: HandoverProbeInput = { taskQueue: config.queues.gpu, activityCount: 2, holdMs: 12_000 };
-      return client.workflow.start('handoverProbeWorkflow', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '5 minutes', args: [input] });
-    },
+    start: (context) => startHandoverProbe(context, 2, 12_000),
     handover: { activityType: 'holdWorkerSlot', queueClass: 'gpu', minRunning: 2 },
   },
 
   'gpu-drain': {
     description: 'one 8-second heartbeating activity on the GPU queue, shorter than the 30-second shutdown grace of a worker',
-    start: ({ client, config, workflowId }) => {
-      const input: HandoverProbeInput = { taskQueue: config.queues.gpu, activityCount: 1, holdMs: 8_000 };
-      return client.workflow.start('handoverProbeWorkflow', { taskQueue: config.queues.cpu, workflowId, workflowExecutionTimeout: '5 minutes', args: [input] });
-    },
+    start: (context) => startHandoverProbe(context, 1, 8_000),
     handover: { activityType: 'holdWorkerSlot', queueClass: 'gpu', minRunning: 1 },
   },
 
