@@ -8,11 +8,10 @@ import { readPreparedImages, readPreparedManifest } from '../src/datasets/manife
 import { openSourceFiles } from '../src/datasets/prepare-datasets';
 import { prepareSource } from '../src/datasets/prepare-source';
 import { comparePaths, type SourceFile, type SourceFiles } from '../src/datasets/source-files';
-import { createPackedCodes } from '../src/hashing/codes';
-import { getCodeShard, putCodeShard } from '../src/hashing/code-shards';
+import { getCodeShard } from '../src/hashing/code-shards';
 import { appendDelta, compactIndex, loadIndexVersion, requireCurrent, type PublishedIndex } from '../src/index/index-store';
 import type { ReindexGalleryConfig } from '../src/pipeline/config';
-import { grayImageOf } from '../src/pipeline/feature-encoder';
+import { encodePreparedImages, putPreparedImageCodes } from '../src/pipeline/gallery-codes';
 import { loadEncoderChain, readModelVersion, type EncoderChain } from '../src/pipeline/query-encoder';
 import type { ObjectStore } from '../src/storage';
 import { galleryImagesKey } from '../src/search/gallery-images';
@@ -162,20 +161,10 @@ export function createReindexActivities(deps: ActivityDependencies) {
     // A CSV manifest also lists the hidden images, which preparation reports as missing; only selected paths count.
     const quarantined = prepared.manifest.quarantine.filter((entry) => selected.has(entry.path)).map((entry) => `${entry.path}: ${entry.reason}`);
 
-    const codes =
-      images.length === 0
-        ? createPackedCodes(new Uint8Array(0), 0, chain.hasher.codeLengthBits)
-        : await chain.hasher.encode(chain.features.encodeFeatures(images.map(grayImageOf)));
+    const codes = await encodePreparedImages(chain.hasher, chain.features, images);
     const tag = createHash('sha256').update(JSON.stringify([prepared.manifest.hash, input.modelVersion, input.codeLengthBits])).digest('hex').slice(0, 32);
     const codeShardKey = `reindex/${input.index}/${tag}/codes.parquet`;
-    await putCodeShard(store, codeShardKey, {
-      ids: images.map((image) => image.id),
-      identities: images.map((image) => image.identity),
-      sensors: images.map((image) => image.sensor),
-      datasets: images.map((image) => image.dataset),
-      codes,
-      modelVersion: input.modelVersion,
-    });
+    await putPreparedImageCodes(store, codeShardKey, images, codes, input.modelVersion);
     // Re-ranking reads gallery images by id from the prepared data this names.
     await store.put(galleryImagesKey(codeShardKey), JSON.stringify({ preparedManifestKey: prepared.manifestKey }), { contentType: 'application/json' });
     logger.info({ index: input.index, codeShardKey, codes: images.length, quarantined: quarantined.length }, 'new gallery images encoded');

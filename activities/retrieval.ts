@@ -2,8 +2,8 @@ import { Context } from '@temporalio/activity';
 import { UserInputError } from '../src/config/errors';
 import { readPreparedManifest, readPreparedShard, readPreparedImages } from '../src/datasets/manifest';
 import type { PreparedImage } from '../src/datasets/shards';
-import { bytesPerCode, createPackedCodes, type PackedCodes } from '../src/hashing/codes';
-import { getCodeShard, putCodeShard } from '../src/hashing/code-shards';
+import { bytesPerCode } from '../src/hashing/codes';
+import { getCodeShard } from '../src/hashing/code-shards';
 import { createHasher, deserializeHasher, serializeHasher } from '../src/hashing/create-hasher';
 import type { HasherKind } from '../src/hashing/hasher';
 import { bitStatistics, evaluateRetrieval, type RetrievalReport } from '../src/hashing/metrics';
@@ -11,6 +11,7 @@ import { buildIndex } from '../src/index/index-store';
 import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
 import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder, type SensorModelRef } from '../src/pipeline/feature-encoder';
 import { readModelVersion } from '../src/pipeline/query-encoder';
+import { encodePreparedImages, putPreparedImageCodes } from '../src/pipeline/gallery-codes';
 import { runCachedStage } from '../src/pipeline/stage-cache';
 import type { ObjectStore } from '../src/storage';
 import type { ActivityDependencies } from './dependencies';
@@ -205,19 +206,9 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
           if (shardInfo === undefined) throw new Error(`prepared shard ${input.shard.key} is not listed in ${input.preparedManifestKey}`);
           const gallery = (await readPreparedShard(store, shardInfo)).filter((image) => image.retrievalRole === 'gallery');
           const hasher = deserializeHasher(await store.get(input.hasherKey));
-          const codes: PackedCodes =
-            gallery.length === 0
-              ? createPackedCodes(new Uint8Array(0), 0, hasher.codeLengthBits)
-              : await withFeatureEncoder(store, encoder, (chain) => hasher.encode(chain.encodeFeatures(gallery.map(grayImageOf))));
+          const codes = await withFeatureEncoder(store, encoder, (chain) => encodePreparedImages(hasher, chain, gallery));
           const codeShardKey = `${prefix}codes.parquet`;
-          await putCodeShard(store, codeShardKey, {
-            ids: gallery.map((image) => image.id),
-            identities: gallery.map((image) => image.identity),
-            sensors: gallery.map((image) => image.sensor),
-            datasets: gallery.map((image) => image.dataset),
-            codes,
-            modelVersion: input.modelVersion,
-          });
+          await putPreparedImageCodes(store, codeShardKey, gallery, codes, input.modelVersion);
           Context.current().heartbeat({ done: gallery.length, total: gallery.length });
           return { codeShardKey, codes: gallery.length };
         });
