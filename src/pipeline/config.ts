@@ -48,8 +48,8 @@ export const hashingConfigSchema = z
      * takes every image of the fingers in the hashing train split, so the
      * evaluation fingers stay unseen. `gallery` takes the gallery images of
      * every finger, the data being indexed, as hashing papers train on the
-     * database; evaluation probes stay out, but their fingers' gallery prints
-     * are in. Supervised hashers then learn from the gallery's identities.
+     * database. Evaluation probes stay out, but the gallery prints of their
+     * fingers are in. Supervised hashers then learn from the gallery's identities.
      */
     trainOn: z.enum(['train-fingers', 'gallery']).optional(),
     /**

@@ -2,7 +2,7 @@ import { UserInputError } from '../config/errors';
 import { WHITE, cropImage, type GrayImage } from '../imaging';
 
 /**
- * How a sensor classifier takes an image. `whole` resizes the whole
+ * Input mode of a sensor classifier. `whole` resizes the whole
  * prepared image to the model input. `patches` cuts crops of the model
  * input size from the prepared image without resizing, so the network gets
  * the sensor's texture at the prepared resolution. It trains on random

@@ -11,7 +11,7 @@ import { useFastestBackend } from '../alignment/backend';
 
 const TINY_MODEL: AlignmentModelOptions = { inputSizePx: 16, inputChannels: 1, featureBlocks: [[4], [4]], regression: [{ kernelSizePx: 3, filters: 4 }], seed: 2 };
 
-/** A 32×32 print-like image: dark diagonal ridges of a seeded period inside a white border. */
+/** Draws a 32×32 print-like image: dark diagonal ridges of a seeded period inside a white border. */
 function ridges(seed: string): GrayImage {
   const random = createRandom(seed);
   const periodPx = 3 + random.integer(4);
