@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadEnvironment } from '../../src/config/environment';
 import { dataConfigSchema, prepareDatasets } from '../../src/datasets';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX } from '../../src/imaging';
 import { createLogger } from '../../src/logging';
 import { S3Store } from '../../src/storage';
 import { initializeTensorBackend, tensorBackendRunParameters } from '../../src/tensors';
@@ -60,17 +61,19 @@ async function main(): Promise<void> {
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
     .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
     .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
+    .option('--max-shift <px>', 'random shift of each training image in model-input pixels, up to this distance along each axis', String(CPU_SENSOR_TRAINING.augmentation.maxShiftPx))
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
     .option('--threads <n>', 'tensor backend threads', '2')
     .option('--data-variants <list>', 'comma-separated: full, central-patch-on-white', DATA_VARIANTS.join(','))
     .option('--skip-robustness', 'evaluate only the unperturbed test split')
-    .option('--fit <mode>', 'pad (keep aspect ratio on white) or stretch', 'pad')
+    .option('--fit <mode>', 'pad (keep aspect ratio on white), stretch, or fixed-scale (one scale factor for every sensor, centred on white)', 'pad')
+    .option('--fixed-scale-reference <px>', `fixed-scale: source side that spans the whole prepared image (default ${DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX})`)
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; maxRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
     inputSizePx: Number(options.inputSize),
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
-    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: 0 },
+    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift) },
   };
 
   const sections: string[] = [];
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
       ],
       imageSizePx,
       fit: options.fit,
+      fixedScaleReferenceSidePx: options.fixedScaleReference === undefined ? undefined : Number(options.fixedScaleReference),
       normalization: options.normalization,
       variant: dataVariant,
       splits: { sensorTrainFraction: 0.1 },
@@ -207,7 +211,8 @@ async function main(): Promise<void> {
     input !== 'whole'
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${options.fit}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}°, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const fitText = options.fit === 'fixed-scale' ? `fixed-scale, reference side ${options.fixedScaleReference ?? DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX} px` : options.fit;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_PIXELS } from '../imaging/limits';
+import { FIT_MODES } from '../imaging/preprocess';
 
 /** Settings of the synthetic generator when a source has layout `synthetic`. */
 export const syntheticSourceSchema = z
@@ -51,7 +52,10 @@ export const dataConfigSchema = z
     sources: z.array(datasetSourceSchema).min(1),
     /** Side of the square prepared images; 96 suits CPU runs, 224 the paper-sized networks. */
     imageSizePx: z.number().int().min(16).max(1024).default(96),
-    fit: z.enum(['pad', 'stretch']).default('pad'),
+    /** `pad` and `stretch` fill the square, and `fixed-scale` scales every image by imageSizePx / fixedScaleReferenceSidePx. */
+    fit: z.enum(FIT_MODES).default('pad'),
+    /** `fixed-scale` only: the source side that spans the whole square (default 640). Optional, so other configs keep their content hashes. */
+    fixedScaleReferenceSidePx: z.number().int().min(16).max(8192).optional(),
     variant: z.enum(['full', 'central-patch-on-white']).default('full'),
     normalization: z.enum(['percentile-stretch', 'none']).default('percentile-stretch'),
     splits: splitSettingsSchema.default({ sensorTrainFraction: 0.1, galleryImpressionsPerFinger: 1, hashingEvalFraction: 0.2 }),
@@ -62,6 +66,9 @@ export const dataConfigSchema = z
   })
   .strict()
   .superRefine((data, context) => {
+    if (data.fixedScaleReferenceSidePx !== undefined && data.fit !== 'fixed-scale') {
+      context.addIssue({ code: 'custom', path: ['fixedScaleReferenceSidePx'], message: `applies only to fit: fixed-scale, but fit is ${data.fit}. Remove it or set fit: fixed-scale` });
+    }
     const seen = new Set<string>();
     data.sources.forEach((source, index) => {
       if (seen.has(source.name)) context.addIssue({ code: 'custom', path: ['sources', index, 'name'], message: `duplicate source name "${source.name}"; names must be unique` });

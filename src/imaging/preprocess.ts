@@ -62,15 +62,43 @@ export function cropImage(image: GrayImage, rectangle: { left: number; top: numb
   return { widthPx, heightPx, pixels };
 }
 
+/** Ways of fitting an image into a square, as fitToSquare describes them. */
+export const FIT_MODES = ['pad', 'stretch', 'fixed-scale'] as const;
+export type FitMode = (typeof FIT_MODES)[number];
+
 /**
- * Resizes to a square. `pad` keeps the aspect ratio and centres the image
- * on white; `stretch` scales each axis independently.
+ * Default source side that spans the whole canvas in `fixed-scale` mode:
+ * 640 px, the longest image side among the FVC 2000–2004 databases
+ * (FVC2004 DB1, 640×480).
  */
-export function fitToSquare(image: GrayImage, options: { sizePx: number; fit: 'pad' | 'stretch' }): GrayImage {
+export const DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX = 640;
+
+export interface FitToSquareOptions {
+  /** Side of the square output in pixels. */
+  sizePx: number;
+  fit: FitMode;
+  /**
+   * `fixed-scale` only: the source side in pixels that maps onto the whole
+   * canvas, so every image is scaled by sizePx / fixedScaleReferenceSidePx.
+   * Default DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX.
+   */
+  fixedScaleReferenceSidePx?: number;
+}
+
+/**
+ * Resizes to a square. `pad` keeps the aspect ratio, scales the longer side
+ * to the square and centres the image on white. `stretch` scales each axis
+ * independently. `fixed-scale` scales every image by the same factor,
+ * sizePx / fixedScaleReferenceSidePx, and centres it on white, so images
+ * of different sizes keep their relative sizes, aspect ratios and ridge
+ * periods. It throws a RangeError for an image with a side longer than the
+ * reference side.
+ */
+export function fitToSquare(image: GrayImage, options: FitToSquareOptions): GrayImage {
   const { sizePx, fit } = options;
   if (fit === 'stretch') return resizeImage(image, { widthPx: sizePx, heightPx: sizePx });
 
-  const scale = sizePx / Math.max(image.widthPx, image.heightPx);
+  const scale = fit === 'fixed-scale' ? fixedScaleFactor(image, options) : sizePx / Math.max(image.widthPx, image.heightPx);
   const widthPx = Math.max(1, Math.round(image.widthPx * scale));
   const heightPx = Math.max(1, Math.round(image.heightPx * scale));
   const resized = resizeImage(image, { widthPx, heightPx });
@@ -78,6 +106,20 @@ export function fitToSquare(image: GrayImage, options: { sizePx: number; fit: 'p
   const canvas = createGrayImage(sizePx, sizePx, WHITE);
   pasteImage(canvas, resized, Math.floor((sizePx - widthPx) / 2), Math.floor((sizePx - heightPx) / 2));
   return canvas;
+}
+
+function fixedScaleFactor(image: GrayImage, options: FitToSquareOptions): number {
+  const referenceSidePx = options.fixedScaleReferenceSidePx ?? DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX;
+  if (!(Number.isInteger(referenceSidePx) && referenceSidePx > 0)) {
+    throw new RangeError(`expected fixedScaleReferenceSidePx to be a positive integer, but got ${referenceSidePx}`);
+  }
+  if (image.widthPx > referenceSidePx || image.heightPx > referenceSidePx) {
+    throw new RangeError(
+      `image ${image.widthPx}×${image.heightPx} does not fit the fixed-scale reference side of ${referenceSidePx} px. ` +
+        `Set fixedScaleReferenceSidePx to at least ${Math.max(image.widthPx, image.heightPx)} or use fit pad`,
+    );
+  }
+  return options.sizePx / referenceSidePx;
 }
 
 /**
@@ -101,7 +143,9 @@ export function centralPatchOnWhite(image: GrayImage, options: { patchSizePx?: n
 export interface PreprocessOptions {
   /** Side of the square output image in pixels. */
   imageSizePx: number;
-  fit: 'pad' | 'stretch';
+  fit: FitMode;
+  /** `fixed-scale` only: the source side that spans the whole square (default DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX). */
+  fixedScaleReferenceSidePx?: number;
   /** `full` keeps the whole image; `central-patch-on-white` applies centralPatchOnWhite first. */
   variant: 'full' | 'central-patch-on-white';
   /** Percentile stretch before resizing; `none` keeps the sensor's own intensities. */
@@ -116,5 +160,5 @@ export interface PreprocessOptions {
 export function preprocessImage(image: GrayImage, options: PreprocessOptions): GrayImage {
   let result = options.normalization === 'percentile-stretch' ? normalizeIntensity(image) : image;
   if (options.variant === 'central-patch-on-white') result = centralPatchOnWhite(result);
-  return fitToSquare(result, { sizePx: options.imageSizePx, fit: options.fit });
+  return fitToSquare(result, { sizePx: options.imageSizePx, fit: options.fit, fixedScaleReferenceSidePx: options.fixedScaleReferenceSidePx });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { WHITE, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, WHITE, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
 import type { Logger } from '../logging';
 import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep, type ConvolutionInitializer } from '../models';
 import type { ObjectStore } from '../storage';
@@ -315,6 +315,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     preprocess_variant: splits.preprocess.variant,
     preprocess_fit: splits.preprocess.fit,
     preprocess_image_size_px: splits.preprocess.imageSizePx,
+    ...(splits.preprocess.fit === 'fixed-scale' ? { preprocess_fixed_scale_reference_side_px: splits.preprocess.fixedScaleReferenceSidePx ?? DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX } : {}),
     ...(backend !== undefined ? { tensor_backend: backend } : {}),
   };
 }

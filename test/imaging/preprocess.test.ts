@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX,
   addRandomNoise,
   centralPatchOnWhite,
   createRandom,
@@ -55,6 +56,69 @@ describe('preprocessing', () => {
     assert.equal(square.widthPx, 64);
     assert.equal(square.pixels[0], 255, 'top row is padding');
     assert.equal(square.pixels[32 * 64 + 32], 0, 'centre is image');
+  });
+
+  it('fitToSquare fixed-scale centres a scaled block on white', () => {
+    const dark = { widthPx: 100, heightPx: 50, pixels: new Uint8Array(5000).fill(40) };
+    const square = fitToSquare(dark, { sizePx: 100, fit: 'fixed-scale', fixedScaleReferenceSidePx: 200 });
+    assert.equal(square.widthPx, 100);
+    assert.equal(square.heightPx, 100);
+
+    // A factor of 0.5 makes a 50×25 block, whose top-left corner is at ((100 - 50) / 2, floor((100 - 25) / 2)).
+    let blockPixels = 0;
+    for (let y = 0; y < 100; y++) {
+      for (let x = 0; x < 100; x++) {
+        const insideBlock = x >= 25 && x < 75 && y >= 37 && y < 62;
+        const value = square.pixels[y * 100 + x];
+        if (insideBlock) {
+          assert.equal(value, 40, `block pixel (${x}, ${y})`);
+          blockPixels++;
+        } else {
+          assert.equal(value, 255, `canvas pixel (${x}, ${y})`);
+        }
+      }
+    }
+    assert.equal(blockPixels, 50 * 25);
+  });
+
+  it('fitToSquare fixed-scale keeps relative image sizes', () => {
+    const small = fitToSquare({ widthPx: 200, heightPx: 200, pixels: new Uint8Array(200 * 200) }, { sizePx: 64, fit: 'fixed-scale', fixedScaleReferenceSidePx: 400 });
+    const large = fitToSquare({ widthPx: 400, heightPx: 300, pixels: new Uint8Array(400 * 300) }, { sizePx: 64, fit: 'fixed-scale', fixedScaleReferenceSidePx: 400 });
+    const darkPixels = (image: GrayImage): number => image.pixels.filter((value) => value < 128).length;
+    assert.equal(darkPixels(small), 32 * 32);
+    assert.equal(darkPixels(large), 64 * 48);
+  });
+
+  it('fitToSquare fixed-scale uses a 640-pixel default reference', () => {
+    const square = fitToSquare({ widthPx: 320, heightPx: 160, pixels: new Uint8Array(320 * 160) }, { sizePx: 64, fit: 'fixed-scale' });
+    assert.equal(DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, 640);
+    assert.equal(square.pixels.filter((value) => value < 128).length, 32 * 16);
+  });
+
+  it('fitToSquare fixed-scale rejects images over the reference', () => {
+    const wide = patternImage(300, 120);
+    assert.throws(
+      () => fitToSquare(wide, { sizePx: 64, fit: 'fixed-scale', fixedScaleReferenceSidePx: 200 }),
+      (error: unknown) => {
+        assert.ok(error instanceof RangeError);
+        assert.match(error.message, /image 300×120/);
+        assert.match(error.message, /reference side of 200 px/);
+        assert.match(error.message, /Set fixedScaleReferenceSidePx to at least 300 or use fit pad/);
+        return true;
+      },
+    );
+  });
+
+  it('fitToSquare fixed-scale rejects an invalid reference', () => {
+    for (const fixedScaleReferenceSidePx of [0, -10, 12.5, Number.NaN]) {
+      assert.throws(() => fitToSquare(patternImage(8, 8), { sizePx: 64, fit: 'fixed-scale', fixedScaleReferenceSidePx }), /expected fixedScaleReferenceSidePx to be a positive integer/);
+    }
+  });
+
+  it('preprocessImage passes the fixed-scale reference on', () => {
+    const dark = { widthPx: 100, heightPx: 50, pixels: new Uint8Array(5000) };
+    const result = preprocessImage(dark, { imageSizePx: 100, fit: 'fixed-scale', fixedScaleReferenceSidePx: 200, variant: 'full', normalization: 'none' });
+    assert.equal(result.pixels.filter((value) => value < 128).length, 50 * 25);
   });
 
   it('centralPatchOnWhite keeps only the central 90×90', () => {
