@@ -13,6 +13,8 @@ import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSetting
 import { readModelVersion } from '../src/pipeline/query-encoder';
 import { encodePreparedImages, putPreparedImageCodes } from '../src/pipeline/gallery-codes';
 import { runCachedStage } from '../src/pipeline/stage-cache';
+import { fitTrainingNormalization } from '../src/pipeline/within-class';
+import { applyWithinClassNormalization, saveWithinClassNormalization } from '../src/hashing/within-class-normalization';
 import type { ObjectStore } from '../src/storage';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
@@ -78,6 +80,9 @@ function identityNumbers(images: PreparedImage[], numbers = new Map<string, numb
   });
 }
 
+/** File name, in the hashing stage's folder, of the within-class normalization of the model's features. */
+const WITHIN_CLASS_NORMALIZATION_FILE = 'within-class-normalization.json';
+
 function codeFileName(kind: string, codeLengthBits: number): string {
   return `hashers/${kind}-${codeLengthBits}.json`;
 }
@@ -131,8 +136,28 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
         const result = await runCachedStage(store, keyInput, async (prefix) => {
           const trainingImages = input.hashing.trainOn === 'gallery' ? { retrievalRole: 'gallery' as const } : { hashingSplit: 'train' as const };
           const images = await readPreparedImages(store, input.preparedManifestKey, trainingImages);
-          const features = await withFeatureEncoder(store, encoder, async (chain) => chain.encodeFeatures(images.map(grayImageOf)));
           const labels = identityNumbers(images);
+          const normalizationSettings = input.hashing.withinClassNormalization;
+          let recordedEncoder: EncoderSettings = encoder;
+          const features = await withFeatureEncoder(store, encoder, async (chain) => {
+            const aligned = chain.align(images.map(grayImageOf));
+            const raw = chain.featuresOf(aligned);
+            if (normalizationSettings === undefined) return raw;
+            const normalization = fitTrainingNormalization({
+              ...normalizationSettings,
+              images: aligned,
+              features: raw,
+              identities: labels,
+              seed: input.seed,
+              options: normalizationSettings,
+              extract: (copies) => chain.featuresOf(copies),
+            });
+            const key = prefix + WITHIN_CLASS_NORMALIZATION_FILE;
+            await store.put(key, new TextEncoder().encode(JSON.stringify(saveWithinClassNormalization(normalization))), { contentType: 'application/json' });
+            recordedEncoder = { ...encoder, withinClassNormalizationKey: key };
+            logger.info({ classes: normalizationSettings.classes, rows: raw.rowCount, dimension: normalization.dimension }, 'within-class normalization fitted');
+            return applyWithinClassNormalization(raw, normalization);
+          });
           const hashers: TrainedHasher[] = [];
           const combinations = input.hashing.kinds.flatMap((kind) => input.hashing.codeLengthsBits.map((codeLengthBits) => ({ kind, codeLengthBits })));
 
@@ -158,6 +183,7 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
                   codeLengthBits,
                   features: JSON.stringify(encoder.features),
                   alignment: encoder.alignment?.modelVersion ?? 'none',
+                  withinClassNormalization: normalizationSettings === undefined ? 'none' : JSON.stringify(normalizationSettings),
                   trainingRows: report.trainingRowCount,
                   seed: input.seed,
                 },
@@ -166,7 +192,7 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
               await tracking.endRun(run.runId);
             }
           }
-          return { hashers, modelVersion: '', encoder };
+          return { hashers, modelVersion: '', encoder: recordedEncoder };
         });
         const output = { ...result.output, modelVersion: result.key };
         return { cached: result.cached, key: result.key, detail: `${output.hashers.length} hashers trained`, output };

@@ -8,3 +8,4 @@ export { SpectralHasher, type SpectralHashingOptions } from './spectral-hashing'
 export * from './metrics';
 export * from './code-shards';
 export { SeededRandom } from './random';
+export * from './within-class-normalization';

@@ -1,8 +1,18 @@
 import { z } from 'zod';
 import { HASHER_KINDS } from '../hashing/hasher';
+import { DEFAULT_WITHIN_CLASS_NORMALIZATION } from '../hashing/within-class-normalization';
 
 /** Code lengths that both the hashers and the Hamming index support. */
 export const INDEXABLE_CODE_LENGTHS_BITS = [32, 64, 128] as const;
+
+/**
+ * Classes whose within-class covariance `hashing.withinClassNormalization`
+ * shrinks: `identity` (the training impressions of each finger), `augmented`
+ * (each training print with randomly shifted and rotated copies of itself,
+ * no labels needed) and `identity-augmented` (the copies of all impressions
+ * of one finger together).
+ */
+export const WITHIN_CLASS_CLASSES = ['identity', 'augmented', 'identity-augmented'] as const;
 
 /** Sensor-classifier variants: `shallow` is the VGG-19 variant, `deep` the ResNet50 variant. */
 export const SENSOR_VARIANTS = ['shallow', 'deep'] as const;
@@ -58,6 +68,25 @@ export const hashingConfigSchema = z
      * queries. Needs the run config's `alignment` section.
      */
     alignBeforeEncoding: z.boolean().optional(),
+    /**
+     * Within-class covariance normalization of the features before hashing:
+     * a linear map, fitted on the training rows, that shrinks the directions
+     * in which prints of one class differ. `classes` picks the classes:
+     * `identity` (the impressions of each finger), `augmented` (each print
+     * with copiesPerImage randomly shifted and rotated copies, no labels
+     * needed) or `identity-augmented` (the copies of all impressions of one
+     * finger). Regularization adds that multiple of the mean within-class
+     * variance to the diagonal, and exponent 0.5 whitens fully while 0 changes nothing.
+     */
+    withinClassNormalization: z
+      .object({
+        classes: z.enum(WITHIN_CLASS_CLASSES).default('identity-augmented'),
+        copiesPerImage: z.number().int().min(1).max(32).default(4),
+        regularization: z.number().positive().max(1000).default(DEFAULT_WITHIN_CLASS_NORMALIZATION.regularization),
+        exponent: z.number().min(0).max(0.5).default(DEFAULT_WITHIN_CLASS_NORMALIZATION.exponent),
+      })
+      .strict()
+      .optional(),
     /** Epochs of the deep hashers. */
     epochs: z.number().int().positive().max(1000).default(30),
     /** The hasher and code length whose codes go into the search index. */

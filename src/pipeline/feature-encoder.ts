@@ -4,10 +4,12 @@ import { loadAlignmentModel } from '../alignment/model-store';
 import type { AlignmentReferences } from '../alignment/reference';
 import type { PreparedImage } from '../datasets/shards';
 import type { FeatureMatrix } from '../hashing/feature-matrix';
+import type { SavedParameter } from '../hashing/hasher';
 import type { GrayImage } from '../imaging';
 import type { ObjectStore } from '../storage';
 import type { HashingConfig } from './config';
 import { UserInputError } from '../config/errors';
+import { applyWithinClassNormalization, loadWithinClassNormalization } from '../hashing/within-class-normalization';
 import { loadSensorClassifier, type SensorModelVariant } from '../sensors/classifier';
 import { penultimateModel, sensorEmbeddingFeatures } from '../sensors/embedding';
 import { pixelFeatures } from './features';
@@ -36,6 +38,8 @@ export interface EncoderSettings {
   features: FeatureSettings;
   /** Alignment model whose global reference every image is warped onto first; absent when alignment before encoding is off. */
   alignment?: { modelVersion: string; modelPrefix: string };
+  /** Object key of the within-class normalization applied to the features last; absent when the hashing config has none. */
+  withinClassNormalizationKey?: string;
 }
 
 /**
@@ -85,7 +89,7 @@ export interface FeatureEncoder {
   align(images: GrayImage[]): GrayImage[];
   /** Aligns the images (when on) and computes their features. */
   encodeFeatures(images: GrayImage[]): FeatureMatrix;
-  /** Computes the features of images that `align` already returned. */
+  /** Computes the features of images that `align` already returned, within-class normalized when the settings name a normalization. */
   featuresOf(alignedImages: GrayImage[]): FeatureMatrix;
   dispose(): void;
 }
@@ -111,8 +115,16 @@ export async function loadFeatureEncoder(store: ObjectStore, settings: EncoderSe
   const features = settings.features;
   const sensor = features.kind === 'sensor-embedding' ? await loadSensorClassifier(store, features.sensorModel.modelPrefix) : undefined;
   const embedder = sensor === undefined ? undefined : penultimateModel(sensor);
-  const featuresOf = (alignedImages: GrayImage[]): FeatureMatrix =>
+  const rawFeaturesOf = (alignedImages: GrayImage[]): FeatureMatrix =>
     sensor !== undefined && embedder !== undefined ? sensorEmbeddingFeatures(sensor, embedder, alignedImages) : extractFeatures(alignedImages, features);
+  const normalization =
+    settings.withinClassNormalizationKey === undefined
+      ? undefined
+      : loadWithinClassNormalization(JSON.parse(new TextDecoder().decode(await store.get(settings.withinClassNormalizationKey))) as { [name: string]: SavedParameter });
+  const featuresOf = (alignedImages: GrayImage[]): FeatureMatrix => {
+    const raw = rawFeaturesOf(alignedImages);
+    return normalization === undefined ? raw : applyWithinClassNormalization(raw, normalization);
+  };
 
   return {
     settings,
