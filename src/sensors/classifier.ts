@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { decodeImage, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, decodeImage, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
 import { ObjectNotFoundError, type ObjectStore } from '../storage';
 import { loadModelFromStore, saveModelToStore } from '../training';
 import { imagesToBatch, patchesToBatch } from './dataset';
@@ -135,6 +135,14 @@ function prepareQueryImage(classifier: SensorClassifier, image: GrayImage | Uint
   const decoded = image instanceof Uint8Array ? decodeImage(image) : image;
   if (decoded.pixels.length !== decoded.widthPx * decoded.heightPx) {
     throw new UserInputError(`invalid gray image: ${decoded.pixels.length} pixels for ${decoded.widthPx}×${decoded.heightPx}; expected one byte per pixel`);
+  }
+
+  const { fit, fixedScaleReferenceSidePx = DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX } = classifier.metadata.preprocess;
+  if (fit === 'fixed-scale' && (decoded.widthPx > fixedScaleReferenceSidePx || decoded.heightPx > fixedScaleReferenceSidePx)) {
+    throw new UserInputError(
+      `image ${decoded.widthPx}×${decoded.heightPx} is larger than the fixed-scale reference side of ${fixedScaleReferenceSidePx} px that the sensor classifier was trained with. ` +
+        `Crop it to at most ${fixedScaleReferenceSidePx}×${fixedScaleReferenceSidePx}, or train on data prepared with a larger fixedScaleReferenceSidePx`,
+    );
   }
   return preprocessImage(decoded, classifier.metadata.preprocess);
 }

@@ -257,6 +257,35 @@ describe('sensor patch classifier', function () {
   });
 });
 
+describe('fixed-scale sensor classifier', function () {
+  this.timeout(60_000);
+  let classifier: Awaited<ReturnType<typeof loadSensorClassifier>>;
+
+  before(async () => {
+    await tf.setBackend('cpu');
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX, fit: 'fixed-scale', fixedScaleReferenceSidePx: 64 });
+    const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ epochs: 1 }) });
+    classifier = await loadSensorClassifier(store, trained.modelPrefix);
+  });
+
+  it('stores fit and reference side', () => {
+    assert.equal(classifier.metadata.preprocess.fit, 'fixed-scale');
+    assert.equal(classifier.metadata.preprocess.fixedScaleReferenceSidePx, 64);
+  });
+
+  it('predicts image within reference side', () => {
+    const prediction = predictSensor(classifier, { widthPx: 48, heightPx: 40, pixels: new Uint8Array(48 * 40).fill(90) });
+    assert.ok(SENSORS.includes(prediction.sensor));
+  });
+
+  it('rejects image over reference side', () => {
+    const wide = { widthPx: 100, heightPx: 50, pixels: new Uint8Array(100 * 50) };
+    assert.throws(() => predictSensor(classifier, wide), UserInputError);
+    assert.throws(() => predictSensor(classifier, wide), /image 100×50 is larger than the fixed-scale reference side of 64 px/);
+  });
+});
+
 describe('sensor prediction input', function () {
   this.timeout(60_000);
   let classifier: Awaited<ReturnType<typeof loadSensorClassifier>>;

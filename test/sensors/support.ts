@@ -37,10 +37,12 @@ export function sensorImage(sensorIndex: number, sizePx: number, seed: string): 
 /**
  * Writes a prepared data set with `imagesPerSensor` images per sensor, the
  * first `trainPerSensor` of each in the train split, and returns its manifest key.
+ * `fit` (default pad) and `fixedScaleReferenceSidePx` are only recorded in
+ * the manifest settings, because the images are drawn at their prepared size.
  */
 export async function writePreparedDataset(
   store: ObjectStore,
-  options: { sensors: string[]; imagesPerSensor: number; trainPerSensor: number; sizePx: number },
+  options: { sensors: string[]; imagesPerSensor: number; trainPerSensor: number; sizePx: number; fit?: PreparedManifest['settings']['fit']; fixedScaleReferenceSidePx?: number },
 ): Promise<string> {
   const images: PreparedImage[] = [];
   options.sensors.forEach((sensor, sensorIndex) => {
@@ -80,7 +82,8 @@ export async function writePreparedDataset(
     seed: 1,
     settings: {
       imageSizePx: options.sizePx,
-      fit: 'pad',
+      fit: options.fit ?? 'pad',
+      fixedScaleReferenceSidePx: options.fixedScaleReferenceSidePx,
       variant: 'full',
       normalization: 'none',
       splits: { sensorTrainFraction: 0.5, galleryImpressionsPerFinger: 1, hashingEvalFraction: 0.2 },
