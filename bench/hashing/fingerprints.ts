@@ -37,6 +37,14 @@
  *   match score (see bench/hashing/rerank.ts).
  * - `--reference global` warps every print onto the global reference, as the
  *   pipeline's hashing.alignBeforeEncoding does, in place of its database's.
+ * - `--within-class identity|augmented|identity-augmented` fits a
+ *   within-class covariance normalization on the gallery (identity labels,
+ *   shifted and rotated copies of each print, or both; see
+ *   fitTrainingNormalization) and applies it to every feature row before
+ *   hashing. Its rows read "+ WCCN (mode)". Without an aligned setting or
+ *   re-ranking, the alignment model is not read.
+ * - `--hasher-seed` seeds every hasher (default 0), to measure the spread
+ *   between seeds.
  * - Each hasher × code length × alignment setting is one MLflow run in the
  *   experiment whorl-fingerprint-bench, unless --no-tracking is given.
  */
@@ -66,6 +74,9 @@ import { orientationFieldFeatures } from '../../src/pipeline/orientation-feature
 import { gaborEnergyFeatures } from '../../src/pipeline/gabor-features';
 import { multiScaleOrientationFeatures } from '../../src/pipeline/multiscale-orientation-features';
 import { rerankedRankings, scoreRankings } from './rerank';
+import { parseWithinClassMode, type WithinClassMode } from './within-class';
+import { fitTrainingNormalization } from '../../src/pipeline/within-class';
+import { applyWithinClassNormalization, DEFAULT_WITHIN_CLASS_NORMALIZATION } from '../../src/hashing/within-class-normalization';
 
 const EXPERIMENT = 'whorl-fingerprint-bench';
 const GALLERY_IMPRESSIONS_PER_FINGER = 4;
@@ -166,6 +177,11 @@ function parseOptions(): {
   rerank: number;
   reference: 'database' | 'global';
   trainOn: TrainingSource[];
+  withinClass: WithinClassMode;
+  withinClassCopies: number;
+  withinClassRegularization: number;
+  withinClassExponent: number;
+  hasherSeed: number;
 } {
   const { values } = parseArgs({
     options: {
@@ -188,6 +204,11 @@ function parseOptions(): {
       rerank: { type: 'string', default: '0' },
       reference: { type: 'string', default: 'database' },
       'train-on': { type: 'string', default: 'synthetic' },
+      'within-class': { type: 'string', default: 'none' },
+      'within-class-copies': { type: 'string', default: '4' },
+      'within-class-regularization': { type: 'string', default: String(DEFAULT_WITHIN_CLASS_NORMALIZATION.regularization) },
+      'within-class-exponent': { type: 'string', default: String(DEFAULT_WITHIN_CLASS_NORMALIZATION.exponent) },
+      'hasher-seed': { type: 'string', default: '0' },
     },
   });
   const integer = (name: string, text: string, minimum: number): number => {
@@ -225,6 +246,11 @@ function parseOptions(): {
     rerank: integer('rerank', values.rerank, 0),
     reference: parseReference(values.reference),
     trainOn: parseTrainingSources(values['train-on']),
+    withinClass: parseWithinClassMode(values['within-class']),
+    withinClassCopies: integer('within-class-copies', values['within-class-copies'], 1),
+    withinClassRegularization: Number(values['within-class-regularization']),
+    withinClassExponent: Number(values['within-class-exponent']),
+    hasherSeed: integer('hasher-seed', values['hasher-seed'], 0),
   };
 }
 
@@ -336,18 +362,24 @@ function splitGalleryProbes(prints: Print[], seed: number): { gallery: Print[]; 
  * centred on the canvas alignToReference would use, so the aligned and
  * unaligned features differ by the warp alone.
  */
-function sampleFeatures(samples: Sample[], spec: FeatureSpec, references: AlignmentReferences, model: tf.LayersModel | undefined): { features: FeatureMatrix; warpsApplied: number } {
+function sampleFeatures(
+  samples: Sample[],
+  spec: FeatureSpec,
+  references: AlignmentReferences | undefined,
+  model: tf.LayersModel | undefined,
+): { features: FeatureMatrix; prepared: GrayImage[]; warpsApplied: number } {
   const prepared: GrayImage[] = new Array<GrayImage>(samples.length);
   let warpsApplied = 0;
   const groups = new Map<string | undefined, number[]>();
   samples.forEach((sample, index) => groups.set(sample.database, [...(groups.get(sample.database) ?? []), index]));
   for (const [database, indices] of groups) {
-    const reference = database === undefined ? references.global : references.bySensor[database];
-    if (reference === undefined) throw new UserInputError(`the alignment model has no reference for database ${database}`);
+    // Without an alignment model the references only size the canvas; each FVC reference has its database's image size.
+    const reference = references === undefined ? undefined : database === undefined ? references.global : references.bySensor[database];
+    if (references !== undefined && reference === undefined) throw new UserInputError(`the alignment model has no reference for database ${database}`);
     const images = indices.map((index) => normalizeIntensity(samples[index].image));
-    if (model === undefined) {
+    if (model === undefined || reference === undefined) {
       images.forEach((image, position) => {
-        const canvas = centerOnCanvas(image, commonCanvasSidePx([image, reference]));
+        const canvas = centerOnCanvas(image, commonCanvasSidePx(reference === undefined ? [image] : [image, reference]));
         prepared[indices[position]] = resizeImage(canvas, { widthPx: spec.canvasPx, heightPx: spec.canvasPx });
       });
     } else {
@@ -357,7 +389,7 @@ function sampleFeatures(samples: Sample[], spec: FeatureSpec, references: Alignm
       });
     }
   }
-  return { features: extractFeatures(prepared, spec), warpsApplied };
+  return { features: extractFeatures(prepared, spec), prepared, warpsApplied };
 }
 
 /** Share of probes whose finger appears among the first `k` ranked gallery entries (Hamming ranking, ties by gallery index). */
@@ -457,9 +489,9 @@ function scoreDatabaseChance(gallery: Print[], probes: Print[], galleryLabels: I
   };
 }
 
-function hasherOptions(kind: HasherKind, codeLengthBits: number, epochs: number): HasherOptionsByKind[HasherKind] {
-  if (kind === 'dh' || kind === 'supervised-dh') return { codeLengthBits, seed: 0, epochCount: epochs };
-  return { codeLengthBits, seed: 0 };
+function hasherOptions(kind: HasherKind, codeLengthBits: number, epochs: number, seed: number): HasherOptionsByKind[HasherKind] {
+  if (kind === 'dh' || kind === 'supervised-dh') return { codeLengthBits, seed, epochCount: epochs };
+  return { codeLengthBits, seed };
 }
 
 function formatTable(rows: ResultRow[]): string {
@@ -498,9 +530,11 @@ async function main(): Promise<void> {
   const syntheticDescription = `synthetic ${options.syntheticFingers} fingers x ${options.syntheticImpressions} impressions`;
   logger.info({ fingers: needsSynthetic ? options.syntheticFingers : 0, images: synthetic.length, seconds: (Date.now() - startedAt) / 1000 }, 'rendered synthetic training fingers');
 
-  const loaded = await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix);
-  const { model } = loaded;
-  const references = options.reference === 'global' ? globalReferenceOnly(loaded.references) : loaded.references;
+  // The alignment model is read only when some row needs it: aligned features or re-ranking.
+  const needsModel = options.alignment.includes('on') || options.rerank > 0;
+  const loaded = needsModel ? await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix) : undefined;
+  const model = loaded?.model;
+  const references = loaded === undefined ? undefined : options.reference === 'global' ? globalReferenceOnly(loaded.references) : loaded.references;
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
 
   const probeImages = probes.map((print) => normalizeIntensity(print.image));
@@ -513,16 +547,33 @@ async function main(): Promise<void> {
     const train = needsSynthetic ? sampleFeatures(synthetic, options, references, alignmentModel) : undefined;
     const galleryFeatures = sampleFeatures(gallery.map(toSample), options, references, alignmentModel);
     const probeFeatures = sampleFeatures(probes.map(toSample), options, references, alignmentModel);
+    if (options.withinClass !== 'none') {
+      const normalization = fitTrainingNormalization({
+        classes: options.withinClass,
+        images: galleryFeatures.prepared,
+        features: galleryFeatures.features,
+        identities: galleryLabels,
+        copiesPerImage: options.withinClassCopies,
+        seed: options.seed,
+        options: { regularization: options.withinClassRegularization, exponent: options.withinClassExponent },
+        extract: (images) => extractFeatures(images, options),
+      });
+      for (const set of [train, galleryFeatures, probeFeatures]) {
+        if (set !== undefined) set.features = applyWithinClassNormalization(set.features, normalization);
+      }
+      logger.info({ withinClass: options.withinClass, seconds: (Date.now() - startedAt) / 1000 }, 'fitted within-class normalization on the gallery');
+    }
     const warpsApplied = (train?.warpsApplied ?? 0) + galleryFeatures.warpsApplied + probeFeatures.warpsApplied;
     logger.info({ alignment: setting, warpsApplied, seconds: (Date.now() - startedAt) / 1000 }, 'extracted features');
     const syntheticSet = train === undefined ? undefined : { features: train.features, labels: syntheticLabels, description: syntheticDescription };
 
-    rows.push({ method: 'float features (Euclidean)', alignment: aligned, ...scoreFeatures(probeFeatures.features, galleryFeatures.features, probeLabels, galleryLabels, heldOutRows) });
+    const normalized = options.withinClass === 'none' ? '' : ` + WCCN (${options.withinClass})`;
+    rows.push({ method: `float features (Euclidean)${normalized}`, alignment: aligned, ...scoreFeatures(probeFeatures.features, galleryFeatures.features, probeLabels, galleryLabels, heldOutRows) });
 
     for (const trainingSet of options.trainOn.map((source) => buildTrainingSet(source, syntheticSet, { features: galleryFeatures.features, labels: galleryLabels }))) {
       for (const kind of options.hashers) {
         for (const codeLengthBits of options.bits) {
-          const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs));
+          const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs, options.hasherSeed));
           const trainStartedAt = Date.now();
           await hasher.train(trainingSet.features, { labels: trainingSet.labels });
           const trainSeconds = (Date.now() - trainStartedAt) / 1000;
@@ -532,7 +583,7 @@ async function main(): Promise<void> {
           const stats = bitStatistics(galleryCodes);
           const allRows = Array.from({ length: probeCodes.count }, (_, index) => index);
           const row: ResultRow = {
-            method: hasherRowMethod(kind, trainingSet.source),
+            method: `${hasherRowMethod(kind, trainingSet.source)}${normalized}`,
             alignment: aligned,
             codeLengthBits,
             meanAveragePrecision: report.meanAveragePrecision,
@@ -549,7 +600,7 @@ async function main(): Promise<void> {
           rows.push(row);
           logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, training: trainingSet.source, mAP: row.meanAveragePrecision, topK: row.topKHitRate, balanceError: stats.meanBalanceError, trainSeconds }, 'scored hasher');
 
-          if (options.rerank > 0) {
+          if (options.rerank > 0 && model !== undefined) {
             const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
             const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
             rows.push({ ...row, ...scores, method: `${row.method} + re-rank top ${options.rerank}` });
@@ -583,7 +634,7 @@ async function main(): Promise<void> {
 
 /** MLflow run name such as `itq-64-alignment-off`, with `-train-gallery` or `-train-both` for those training sets. */
 function runNameOf(row: ResultRow): string {
-  const method = row.method.replace(' (gallery labels)', '-gallery-labels').replace(/ \+ re-rank top (\d+)/, '-rerank-$1');
+  const method = row.method.replace(' (gallery labels)', '-gallery-labels').replace(/ \+ WCCN \(([a-z-]+)\)/, '-wccn-$1').replace(/ \+ re-rank top (\d+)/, '-rerank-$1');
   const training = row.training === undefined || row.training.source === 'synthetic' ? '' : `-train-${row.training.source}`;
   return `${method}-${row.codeLengthBits ?? 'float'}-alignment-${row.alignment ? 'on' : 'off'}${training}`;
 }
@@ -624,6 +675,8 @@ async function logRun(
       probe_rows: counts.probes,
       epochs: row.method.startsWith('dh') || row.method.startsWith('supervised-dh') ? options.epochs : 0,
       seed: options.seed,
+      hasher_seed: options.hasherSeed,
+      within_class_normalization: options.withinClass === 'none' ? 'none' : `${options.withinClass}, regularization ${options.withinClassRegularization}, exponent ${options.withinClassExponent}`,
     },
     metrics: Object.entries(metrics)
       .filter(([, value]) => Number.isFinite(value))
