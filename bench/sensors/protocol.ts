@@ -141,6 +141,11 @@ async function main(): Promise<void> {
       outputPrefix: 'prepared/sensor-protocol/',
     });
     const prepared = await prepareDatasets({ store, config, seed, baseDir: process.cwd(), workDir: mkdtempSync(join(tmpdir(), 'whorl-sensor-')), logger });
+    // Quarantined files leave the protocol, so a fixed-scale reference side that is too small drops a whole sensor.
+    const { quarantine } = prepared.manifest;
+    if (quarantine.length > 0) {
+      logger.warn({ dataVariant, quarantined: quarantine.length, examples: quarantine.slice(0, 3) }, 'preparation quarantined files, which the protocol leaves out');
+    }
     const splits = await loadSensorSplits(store, prepared.manifestKey);
     logger.info({ dataVariant, manifestKey: prepared.manifestKey, train: splits.train.length, test: splits.test.length, sensors: splits.sensors }, 'prepared sensor data');
     if (options.prepareOnly === true) continue;
