@@ -43,8 +43,9 @@
  *   fitTrainingNormalization) and applies it to every feature row before
  *   hashing. Its rows read "+ WCCN (mode)". Without an aligned setting or
  *   re-ranking, the alignment model is not read.
- * - `--hasher-seed` seeds every hasher (default 0), to measure the spread
- *   between seeds.
+ * - `--hasher-seeds` lists the seeds of every hasher (default 0). With more
+ *   than one, each hasher row repeats per seed and its method ends in
+ *   "seed N", to measure the spread between seeds.
  * - Each hasher × code length × alignment setting is one MLflow run in the
  *   experiment whorl-fingerprint-bench, unless --no-tracking is given.
  */
@@ -153,6 +154,8 @@ interface ResultRow {
   meanAbsoluteCorrelation: number | undefined;
   trainSeconds: number | undefined;
   mlflowRunId: string | undefined;
+  /** Seed of a hasher row; undefined for the reference rows. */
+  hasherSeed?: number;
   /** Training set of a hasher row; undefined for the reference rows. */
   training?: { source: TrainingSource; rowCount: number; description: string };
 }
@@ -181,7 +184,7 @@ function parseOptions(): {
   withinClassCopies: number;
   withinClassRegularization: number;
   withinClassExponent: number;
-  hasherSeed: number;
+  hasherSeeds: number[];
 } {
   const { values } = parseArgs({
     options: {
@@ -208,7 +211,7 @@ function parseOptions(): {
       'within-class-copies': { type: 'string', default: '4' },
       'within-class-regularization': { type: 'string', default: String(DEFAULT_WITHIN_CLASS_NORMALIZATION.regularization) },
       'within-class-exponent': { type: 'string', default: String(DEFAULT_WITHIN_CLASS_NORMALIZATION.exponent) },
-      'hasher-seed': { type: 'string', default: '0' },
+      'hasher-seeds': { type: 'string', default: '0' },
     },
   });
   const integer = (name: string, text: string, minimum: number): number => {
@@ -250,7 +253,7 @@ function parseOptions(): {
     withinClassCopies: integer('within-class-copies', values['within-class-copies'], 1),
     withinClassRegularization: Number(values['within-class-regularization']),
     withinClassExponent: Number(values['within-class-exponent']),
-    hasherSeed: integer('hasher-seed', values['hasher-seed'], 0),
+    hasherSeeds: values['hasher-seeds'].split(',').map((text) => integer('hasher-seeds', text, 0)),
   };
 }
 
@@ -573,38 +576,41 @@ async function main(): Promise<void> {
     for (const trainingSet of options.trainOn.map((source) => buildTrainingSet(source, syntheticSet, { features: galleryFeatures.features, labels: galleryLabels }))) {
       for (const kind of options.hashers) {
         for (const codeLengthBits of options.bits) {
-          const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs, options.hasherSeed));
-          const trainStartedAt = Date.now();
-          await hasher.train(trainingSet.features, { labels: trainingSet.labels });
-          const trainSeconds = (Date.now() - trainStartedAt) / 1000;
-          const galleryCodes = await hasher.encode(galleryFeatures.features);
-          const probeCodes = await hasher.encode(probeFeatures.features);
-          const report = evaluateRetrieval({ queries: probeCodes, database: galleryCodes, queryLabels: probeLabels, databaseLabels: galleryLabels, penetrationRates: PENETRATION_RATES });
-          const stats = bitStatistics(galleryCodes);
-          const allRows = Array.from({ length: probeCodes.count }, (_, index) => index);
-          const row: ResultRow = {
-            method: `${hasherRowMethod(kind, trainingSet.source)}${normalized}`,
-            alignment: aligned,
-            codeLengthBits,
-            meanAveragePrecision: report.meanAveragePrecision,
-            rank1: report.rank1IdentificationRate,
-            hitRateByPenetration: report.hitRateByPenetration.map((entry) => entry.hitRate),
-            topKHitRate: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, allRows, TOP_K),
-            topKHitRateHeldOut: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, heldOutRows, TOP_K),
-            meanBalanceError: stats.meanBalanceError,
-            meanAbsoluteCorrelation: stats.meanAbsoluteCorrelation,
-            trainSeconds,
-            mlflowRunId: undefined,
-            training: { source: trainingSet.source, rowCount: trainingSet.features.rowCount, description: trainingSet.description },
-          };
-          rows.push(row);
-          logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, training: trainingSet.source, mAP: row.meanAveragePrecision, topK: row.topKHitRate, balanceError: stats.meanBalanceError, trainSeconds }, 'scored hasher');
+          for (const hasherSeed of options.hasherSeeds) {
+            const hasher = createHasher(kind, hasherOptions(kind, codeLengthBits, options.epochs, hasherSeed));
+            const trainStartedAt = Date.now();
+            await hasher.train(trainingSet.features, { labels: trainingSet.labels });
+            const trainSeconds = (Date.now() - trainStartedAt) / 1000;
+            const galleryCodes = await hasher.encode(galleryFeatures.features);
+            const probeCodes = await hasher.encode(probeFeatures.features);
+            const report = evaluateRetrieval({ queries: probeCodes, database: galleryCodes, queryLabels: probeLabels, databaseLabels: galleryLabels, penetrationRates: PENETRATION_RATES });
+            const stats = bitStatistics(galleryCodes);
+            const allRows = Array.from({ length: probeCodes.count }, (_, index) => index);
+            const row: ResultRow = {
+              method: `${hasherRowMethod(kind, trainingSet.source)}${normalized}${options.hasherSeeds.length > 1 ? ` seed ${hasherSeed}` : ''}`,
+              hasherSeed,
+              alignment: aligned,
+              codeLengthBits,
+              meanAveragePrecision: report.meanAveragePrecision,
+              rank1: report.rank1IdentificationRate,
+              hitRateByPenetration: report.hitRateByPenetration.map((entry) => entry.hitRate),
+              topKHitRate: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, allRows, TOP_K),
+              topKHitRateHeldOut: topKHitRate(probeCodes, galleryCodes, probeLabels, galleryLabels, heldOutRows, TOP_K),
+              meanBalanceError: stats.meanBalanceError,
+              meanAbsoluteCorrelation: stats.meanAbsoluteCorrelation,
+              trainSeconds,
+              mlflowRunId: undefined,
+              training: { source: trainingSet.source, rowCount: trainingSet.features.rowCount, description: trainingSet.description },
+            };
+            rows.push(row);
+            logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, training: trainingSet.source, mAP: row.meanAveragePrecision, topK: row.topKHitRate, balanceError: stats.meanBalanceError, trainSeconds }, 'scored hasher');
 
-          if (options.rerank > 0 && model !== undefined) {
-            const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
-            const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
-            rows.push({ ...row, ...scores, method: `${row.method} + re-rank top ${options.rerank}` });
-            logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, rerank: options.rerank, mAP: scores.meanAveragePrecision, topK: scores.topKHitRate }, 'scored re-ranked hasher');
+            if (options.rerank > 0 && model !== undefined) {
+              const rankings = rerankedRankings({ model, probeImages, galleryImages, probeCodes, galleryCodes, depth: options.rerank });
+              const scores = scoreRankings({ rankings, probeLabels, galleryLabels, penetrationRates: PENETRATION_RATES, topK: TOP_K, heldOutRows });
+              rows.push({ ...row, ...scores, method: `${row.method} + re-rank top ${options.rerank}` });
+              logger.info({ hasher: kind, bits: codeLengthBits, alignment: setting, rerank: options.rerank, mAP: scores.meanAveragePrecision, topK: scores.topKHitRate }, 'scored re-ranked hasher');
+            }
           }
         }
       }
@@ -634,7 +640,7 @@ async function main(): Promise<void> {
 
 /** MLflow run name such as `itq-64-alignment-off`, with `-train-gallery` or `-train-both` for those training sets. */
 function runNameOf(row: ResultRow): string {
-  const method = row.method.replace(' (gallery labels)', '-gallery-labels').replace(/ \+ WCCN \(([a-z-]+)\)/, '-wccn-$1').replace(/ \+ re-rank top (\d+)/, '-rerank-$1');
+  const method = row.method.replace(' (gallery labels)', '-gallery-labels').replace(/ \+ WCCN \(([a-z-]+)\)/, '-wccn-$1').replace(/ seed (\d+)/, '-seed-$1').replace(/ \+ re-rank top (\d+)/, '-rerank-$1');
   const training = row.training === undefined || row.training.source === 'synthetic' ? '' : `-train-${row.training.source}`;
   return `${method}-${row.codeLengthBits ?? 'float'}-alignment-${row.alignment ? 'on' : 'off'}${training}`;
 }
@@ -675,7 +681,7 @@ async function logRun(
       probe_rows: counts.probes,
       epochs: row.method.startsWith('dh') || row.method.startsWith('supervised-dh') ? options.epochs : 0,
       seed: options.seed,
-      hasher_seed: options.hasherSeed,
+      hasher_seed: row.hasherSeed ?? 'none',
       within_class_normalization: options.withinClass === 'none' ? 'none' : `${options.withinClass}, regularization ${options.withinClassRegularization}, exponent ${options.withinClassExponent}`,
     },
     metrics: Object.entries(metrics)
