@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeImage, ImageDecodeError, inspectImage, preprocessImage, type ImageHeader } from '../imaging';
+import { decodeImage, ImageDecodeError, ImageExceedsReferenceError, inspectImage, preprocessImage, type ImageHeader } from '../imaging';
 import { silentLogger, type Logger } from '../logging';
 import type { ObjectStore } from '../storage';
 import { readDatasetLayout, type DatasetLayout } from './adapters';
@@ -80,6 +80,7 @@ function shardName(index: number): string {
 
 function quarantineFromError(source: string, path: string, error: unknown): QuarantineEntry {
   if (error instanceof ImageDecodeError) return { source, path, reason: error.reason, detail: error.message };
+  if (error instanceof ImageExceedsReferenceError) return { source, path, reason: 'exceeds-fixed-scale-reference', detail: error.message };
   return { source, path, reason: 'unreadable', detail: error instanceof Error ? error.message : String(error) };
 }
 

@@ -21,6 +21,7 @@ export type QuarantineReason =
   | 'corrupt'
   | 'unsupported-format'
   | 'oversized'
+  | 'exceeds-fixed-scale-reference'
   | 'duplicate-identity'
   | 'unparsable-name'
   | 'path-outside-root'

@@ -108,13 +108,18 @@ export function fitToSquare(image: GrayImage, options: FitToSquareOptions): Gray
   return canvas;
 }
 
+/** Raised when an image is larger than the fixed-scale reference side, so that data preparation can quarantine it with its own reason. */
+export class ImageExceedsReferenceError extends RangeError {
+  override readonly name = 'ImageExceedsReferenceError';
+}
+
 function fixedScaleFactor(image: GrayImage, options: FitToSquareOptions): number {
   const referenceSidePx = options.fixedScaleReferenceSidePx ?? DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX;
   if (!(Number.isInteger(referenceSidePx) && referenceSidePx > 0)) {
     throw new RangeError(`expected fixedScaleReferenceSidePx to be a positive integer, but got ${referenceSidePx}`);
   }
   if (image.widthPx > referenceSidePx || image.heightPx > referenceSidePx) {
-    throw new RangeError(
+    throw new ImageExceedsReferenceError(
       `image ${image.widthPx}×${image.heightPx} does not fit the fixed-scale reference side of ${referenceSidePx} px. ` +
         `Set fixedScaleReferenceSidePx to at least ${Math.max(image.widthPx, image.heightPx)} or use fit pad`,
     );

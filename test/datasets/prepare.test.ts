@@ -80,6 +80,21 @@ describe('prepareSource', () => {
     assert.deepEqual(result.manifest.shards.map((shard) => shard.rows), [4, 4, 4, 0]);
   });
 
+  it('quarantines images larger than the fixed-scale reference', async () => {
+    writeFiles(join(folder.path, 'data'), {
+      'fvc2002/DB1_B/101_1.png': samplePng(1, 40, 30),
+      'fvc2002/DB1_B/101_2.png': samplePng(2, 80, 30),
+    });
+    const config = dataConfigSchema.parse({ sources: [{ name: 'unused', root: '.' }], imageSizePx: 32, fit: 'fixed-scale', fixedScaleReferenceSidePx: 64 });
+    const result = await prepareSource({ store, source: { name: 'scaled', layout: 'fvc' }, files: new LocalFolderFiles(join(folder.path, 'data')), settings: preparationSettings(config), seed: 1 });
+    assert.equal(result.manifest.counts.images, 1);
+    assert.equal(result.manifest.quarantine.length, 1);
+    const [entry] = result.manifest.quarantine;
+    assert.equal(entry.path, 'fvc2002/DB1_B/101_2.png');
+    assert.equal(entry.reason, 'exceeds-fixed-scale-reference');
+    assert.match(entry.detail, /image 80×30 does not fit the fixed-scale reference side of 64 px/);
+  });
+
   it('round-trips images through Parquet shards', async () => {
     writeMixedDataset(join(folder.path, 'data'));
     const result = await prepareSource({ store, source: { name: 'mixed', layout: 'auto' }, files: new LocalFolderFiles(join(folder.path, 'data')), settings: settings(), seed: 1 });
