@@ -38,10 +38,10 @@
  * - `--reference global` warps every print onto the global reference, as the
  *   pipeline's hashing.alignBeforeEncoding does, in place of its database's.
  * - `--within-class identity|augmented|identity-augmented` fits a
- *   within-class covariance normalization on the gallery (identity labels,
- *   shifted and rotated copies of each print, or both; see
- *   fitTrainingNormalization) and applies it to every feature row before
- *   hashing. Its rows read "+ WCCN (mode)". Without an aligned setting or
+ *   within-class covariance normalization on the gallery and applies it to
+ *   every feature row before hashing. Its classes are the gallery identity
+ *   labels, shifted and rotated copies of each print, or both (see
+ *   fitTrainingNormalization). Its rows read "+ WCCN (mode)". Without an aligned setting or
  *   re-ranking, the alignment model is not read.
  * - `--hasher-seeds` lists the seeds of every hasher (default 0). With more
  *   than one, each hasher row repeats per seed and its method ends in
@@ -377,8 +377,11 @@ function sampleFeatures(
   samples.forEach((sample, index) => groups.set(sample.database, [...(groups.get(sample.database) ?? []), index]));
   for (const [database, indices] of groups) {
     // Without an alignment model the references only size the canvas; each FVC reference has its database's image size.
-    const reference = references === undefined ? undefined : database === undefined ? references.global : references.bySensor[database];
-    if (references !== undefined && reference === undefined) throw new UserInputError(`the alignment model has no reference for database ${database}`);
+    let reference: GrayImage | undefined;
+    if (references !== undefined) {
+      reference = database === undefined ? references.global : references.bySensor[database];
+      if (reference === undefined) throw new UserInputError(`the alignment model has no reference for database ${database}`);
+    }
     const images = indices.map((index) => normalizeIntensity(samples[index].image));
     if (model === undefined || reference === undefined) {
       images.forEach((image, position) => {
@@ -537,7 +540,8 @@ async function main(): Promise<void> {
   const needsModel = options.alignment.includes('on') || options.rerank > 0;
   const loaded = needsModel ? await loadAlignmentModel(new FilesystemStore(options.alignmentStore), options.alignmentPrefix) : undefined;
   const model = loaded?.model;
-  const references = loaded === undefined ? undefined : options.reference === 'global' ? globalReferenceOnly(loaded.references) : loaded.references;
+  let references: AlignmentReferences | undefined;
+  if (loaded !== undefined) references = options.reference === 'global' ? globalReferenceOnly(loaded.references) : loaded.references;
   const toSample = (print: Print): Sample => ({ database: print.database, label: labelOf(print), image: print.image });
 
   const probeImages = probes.map((print) => normalizeIntensity(print.image));
