@@ -143,17 +143,19 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
             const aligned = chain.align(images.map(grayImageOf));
             const raw = chain.featuresOf(aligned);
             if (normalizationSettings === undefined) return raw;
+            const { classes, copiesPerImage, regularization, exponent } = normalizationSettings;
             const normalization = fitTrainingNormalization({
-              ...normalizationSettings,
+              classes,
               images: aligned,
               features: raw,
               identities: labels,
+              copiesPerImage,
               seed: input.seed,
-              options: normalizationSettings,
+              options: { regularization, exponent },
               extract: (copies) => chain.featuresOf(copies),
             });
             const key = prefix + WITHIN_CLASS_NORMALIZATION_FILE;
-            await store.put(key, new TextEncoder().encode(JSON.stringify(saveWithinClassNormalization(normalization))), { contentType: 'application/json' });
+            await store.put(key, JSON.stringify(saveWithinClassNormalization(normalization)), { contentType: 'application/json' });
             recordedEncoder = { ...encoder, withinClassNormalizationKey: key };
             logger.info({ classes: normalizationSettings.classes, rows: raw.rowCount, dimension: normalization.dimension }, 'within-class normalization fitted');
             return applyWithinClassNormalization(raw, normalization);

@@ -9,7 +9,7 @@ import type { GrayImage } from '../imaging';
 import type { ObjectStore } from '../storage';
 import type { HashingConfig } from './config';
 import { UserInputError } from '../config/errors';
-import { applyWithinClassNormalization, loadWithinClassNormalization } from '../hashing/within-class-normalization';
+import { applyWithinClassNormalization, loadWithinClassNormalization, type WithinClassNormalization } from '../hashing/within-class-normalization';
 import { loadSensorClassifier, type SensorModelVariant } from '../sensors/classifier';
 import { penultimateModel, sensorEmbeddingFeatures } from '../sensors/embedding';
 import { pixelFeatures } from './features';
@@ -38,7 +38,7 @@ export interface EncoderSettings {
   features: FeatureSettings;
   /** Alignment model whose global reference every image is warped onto first; absent when alignment before encoding is off. */
   alignment?: { modelVersion: string; modelPrefix: string };
-  /** Object key of the within-class normalization applied to the features last; absent when the hashing config has none. */
+  /** Object key of the within-class normalization applied to the features last. Absent when the hashing config has none. */
   withinClassNormalizationKey?: string;
 }
 
@@ -117,10 +117,11 @@ export async function loadFeatureEncoder(store: ObjectStore, settings: EncoderSe
   const embedder = sensor === undefined ? undefined : penultimateModel(sensor);
   const rawFeaturesOf = (alignedImages: GrayImage[]): FeatureMatrix =>
     sensor !== undefined && embedder !== undefined ? sensorEmbeddingFeatures(sensor, embedder, alignedImages) : extractFeatures(alignedImages, features);
-  const normalization =
-    settings.withinClassNormalizationKey === undefined
-      ? undefined
-      : loadWithinClassNormalization(JSON.parse(new TextDecoder().decode(await store.get(settings.withinClassNormalizationKey))) as { [name: string]: SavedParameter });
+  let normalization: WithinClassNormalization | undefined;
+  if (settings.withinClassNormalizationKey !== undefined) {
+    const saved = JSON.parse(Buffer.from(await store.get(settings.withinClassNormalizationKey)).toString('utf8')) as { [name: string]: SavedParameter };
+    normalization = loadWithinClassNormalization(saved);
+  }
   const featuresOf = (alignedImages: GrayImage[]): FeatureMatrix => {
     const raw = rawFeaturesOf(alignedImages);
     return normalization === undefined ? raw : applyWithinClassNormalization(raw, normalization);

@@ -18,9 +18,9 @@ export interface WithinClassFitInput {
   /** The training images, already aligned when the encoder aligns, in the row order of `features`. */
   images: GrayImage[];
   features: FeatureMatrix;
-  /** Identity of each training row; read by the identity modes only. */
+  /** Identity of each training row, read by the identity modes only. */
   identities: ArrayLike<number>;
-  /** Augmented copies per training image; read by the augmented modes only. */
+  /** Augmented copies per training image, read by the augmented modes only. */
   copiesPerImage: number;
   /** Seeds the random shifts and rotations of the copies. */
   seed: number;
