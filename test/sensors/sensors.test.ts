@@ -257,16 +257,21 @@ describe('sensor patch classifier', function () {
   });
 });
 
+/** Trains a one-epoch classifier on 4 prepared images per sensor, 2 of them for training, with the given preparation. */
+async function trainOneEpochClassifier(preparation: Pick<Parameters<typeof writePreparedDataset>[1], 'fit' | 'fixedScaleReferenceSidePx'>): Promise<Awaited<ReturnType<typeof loadSensorClassifier>>> {
+  await tf.setBackend('cpu');
+  const store = tempStore();
+  const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX, ...preparation });
+  const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ epochs: 1 }) });
+  return loadSensorClassifier(store, trained.modelPrefix);
+}
+
 describe('fixed-scale sensor classifier', function () {
   this.timeout(60_000);
   let classifier: Awaited<ReturnType<typeof loadSensorClassifier>>;
 
   before(async () => {
-    await tf.setBackend('cpu');
-    const store = tempStore();
-    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX, fit: 'fixed-scale', fixedScaleReferenceSidePx: 64 });
-    const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ epochs: 1 }) });
-    classifier = await loadSensorClassifier(store, trained.modelPrefix);
+    classifier = await trainOneEpochClassifier({ fit: 'fixed-scale', fixedScaleReferenceSidePx: 64 });
   });
 
   it('stores fit and reference side', () => {
@@ -291,11 +296,7 @@ describe('sensor prediction input', function () {
   let classifier: Awaited<ReturnType<typeof loadSensorClassifier>>;
 
   before(async () => {
-    await tf.setBackend('cpu');
-    const store = tempStore();
-    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 4, trainPerSensor: 2, sizePx: SIZE_PX });
-    const trained = await trainSensorClassifier({ store, manifestKey, settings: tinySettings({ epochs: 1 }) });
-    classifier = await loadSensorClassifier(store, trained.modelPrefix);
+    classifier = await trainOneEpochClassifier({});
   });
 
   it('accepts gray image of another size', () => {
