@@ -79,11 +79,12 @@ async function main(): Promise<void> {
     .option('--data-variants <list>', 'comma-separated: full, central-patch-on-white', DATA_VARIANTS.join(','))
     .option('--skip-robustness', 'evaluate only the unperturbed test split')
     .option('--fit <mode>', 'fixed-scale (one scale factor for every sensor, centred on white), pad (keep aspect ratio on white) or stretch', 'fixed-scale')
+    .option('--canvas-gray <level>', 'fit pad or fixed-scale: gray level 0–255 of the canvas around each image (default 255, white)')
     .option('--fixed-scale-reference <px>', `fit fixed-scale: source side in pixels that spans the whole prepared image (default ${FIXED_SCALE_REFERENCE_SIDE_PX})`)
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray?: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       imageSizePx,
       fit: options.fit,
       fixedScaleReferenceSidePx,
+      ...(options.canvasGray !== undefined ? { canvasGray: Number(options.canvasGray) } : {}),
       normalization: options.normalization,
       variant: dataVariant,
       splits: { sensorTrainFraction: 0.1 },
@@ -232,7 +234,8 @@ async function main(): Promise<void> {
     input !== 'whole'
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
-  const fitText = fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit;
+  const canvasText = options.canvasGray !== undefined ? `, canvas gray ${options.canvasGray}` : '';
+  const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
   const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');

@@ -56,6 +56,8 @@ export const dataConfigSchema = z
     fit: z.enum(FIT_MODES).default('pad'),
     /** `fixed-scale` only: the source side that spans the whole square (default 640). Optional, so other configs keep their content hashes. */
     fixedScaleReferenceSidePx: z.number().int().min(16).max(8192).optional(),
+    /** `pad` and `fixed-scale` only: gray level 0–255 of the canvas around each image (default 255, white). Optional, so other configs keep their content hashes. */
+    canvasGray: z.number().int().min(0).max(255).optional(),
     variant: z.enum(['full', 'central-patch-on-white']).default('full'),
     normalization: z.enum(['percentile-stretch', 'none']).default('percentile-stretch'),
     splits: splitSettingsSchema.default({ sensorTrainFraction: 0.1, galleryImpressionsPerFinger: 1, hashingEvalFraction: 0.2 }),
@@ -68,6 +70,9 @@ export const dataConfigSchema = z
   .superRefine((data, context) => {
     if (data.fixedScaleReferenceSidePx !== undefined && data.fit !== 'fixed-scale') {
       context.addIssue({ code: 'custom', path: ['fixedScaleReferenceSidePx'], message: `applies only to fit: fixed-scale, but fit is ${data.fit}. Remove it or set fit: fixed-scale` });
+    }
+    if (data.canvasGray !== undefined && data.fit === 'stretch') {
+      context.addIssue({ code: 'custom', path: ['canvasGray'], message: 'applies only to fit: pad or fixed-scale, but fit is stretch, which leaves no canvas. Remove it or change fit' });
     }
     const seen = new Set<string>();
     data.sources.forEach((source, index) => {

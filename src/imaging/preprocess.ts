@@ -83,6 +83,12 @@ export interface FitToSquareOptions {
    * Default DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX.
    */
   fixedScaleReferenceSidePx?: number;
+  /**
+   * `pad` and `fixed-scale` only: the gray level of the canvas around the
+   * image, white (255) by default. A dark canvas keeps the edges of a
+   * near-white sensor image visible.
+   */
+  canvasGray?: number;
 }
 
 /**
@@ -103,9 +109,18 @@ export function fitToSquare(image: GrayImage, options: FitToSquareOptions): Gray
   const heightPx = Math.max(1, Math.round(image.heightPx * scale));
   const resized = resizeImage(image, { widthPx, heightPx });
   if (widthPx === sizePx && heightPx === sizePx) return resized;
-  const canvas = createGrayImage(sizePx, sizePx, WHITE);
+  const canvas = createGrayImage(sizePx, sizePx, canvasGrayLevel(options.canvasGray));
   pasteImage(canvas, resized, Math.floor((sizePx - widthPx) / 2), Math.floor((sizePx - heightPx) / 2));
   return canvas;
+}
+
+/** Returns the canvas gray level, white when unset, and rejects a value outside 0–255. */
+export function canvasGrayLevel(canvasGray: number | undefined): number {
+  if (canvasGray === undefined) return WHITE;
+  if (!(Number.isInteger(canvasGray) && canvasGray >= 0 && canvasGray <= WHITE)) {
+    throw new RangeError(`expected canvasGray to be an integer from 0 to 255, but got ${canvasGray}`);
+  }
+  return canvasGray;
 }
 
 /** Raised when an image is larger than the fixed-scale reference side, so that data preparation can quarantine it with its own reason. */
@@ -151,6 +166,8 @@ export interface PreprocessOptions {
   fit: FitMode;
   /** `fixed-scale` only: the source side that spans the whole square (default DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX). */
   fixedScaleReferenceSidePx?: number;
+  /** Gray level around the fitted image (default white); the `central-patch-on-white` variant always uses white. */
+  canvasGray?: number;
   /** `full` keeps the whole image; `central-patch-on-white` applies centralPatchOnWhite first. */
   variant: 'full' | 'central-patch-on-white';
   /** Percentile stretch before resizing; `none` keeps the sensor's own intensities. */
@@ -165,5 +182,15 @@ export interface PreprocessOptions {
 export function preprocessImage(image: GrayImage, options: PreprocessOptions): GrayImage {
   let result = options.normalization === 'percentile-stretch' ? normalizeIntensity(image) : image;
   if (options.variant === 'central-patch-on-white') result = centralPatchOnWhite(result);
-  return fitToSquare(result, { sizePx: options.imageSizePx, fit: options.fit, fixedScaleReferenceSidePx: options.fixedScaleReferenceSidePx });
+  return fitToSquare(result, { sizePx: options.imageSizePx, fit: options.fit, fixedScaleReferenceSidePx: options.fixedScaleReferenceSidePx, canvasGray: preparedCanvasGray(options) });
+}
+
+/**
+ * Returns the canvas gray level of prepared images, which augmentation uses
+ * to fill uncovered pixels. The `central-patch-on-white` variant always
+ * gets white, because a canvas of another gray would show the image's
+ * extent that the variant hides.
+ */
+export function preparedCanvasGray(options: Pick<PreprocessOptions, 'canvasGray' | 'variant'>): number {
+  return options.variant === 'central-patch-on-white' ? WHITE : canvasGrayLevel(options.canvasGray);
 }

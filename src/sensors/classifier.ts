@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, decodeImage, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, decodeImage, preparedCanvasGray, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
 import { ObjectNotFoundError, type ObjectStore } from '../storage';
 import { loadModelFromStore, saveModelToStore } from '../training';
 import { imagesToBatch, patchesToBatch } from './dataset';
@@ -107,15 +107,29 @@ export function predictProbabilities(classifier: SensorClassifier, images: GrayI
   const gridSide = metadata.testPatchGrid ?? 1;
   const cropsPerImage = gridSide * gridSide;
   const imagesPerBatch = imagesPerPatchBatch(cropsPerImage);
-  const withWhole = metadata.input === 'patches-and-whole';
   for (let start = 0; start < images.length; start += imagesPerBatch) {
     const chunk = images.slice(start, start + imagesPerBatch);
-    const crops = chunk.flatMap((image) => cropGridPatches(image, metadata.inputSizePx, gridSide));
-    const wholeImages = withWhole ? chunk.flatMap((image) => Array<GrayImage>(cropsPerImage).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx }))) : undefined;
-    const values = tf.tidy(() => (classifier.model.predict(patchesToBatch(crops, wholeImages, metadata)) as tf.Tensor).dataSync());
+    const values = tf.tidy(() => (classifier.model.predict(gridPatchBatch(chunk, metadata)) as tf.Tensor).dataSync());
     rows.push(...averagePatchProbabilities(values, { cropsPerImage, classCount }));
   }
   return rows;
+}
+
+/**
+ * Builds the model input of prepared images for the patch modes: the
+ * `testPatchGrid`² grid crops of each image, placed against the canvas gray
+ * of the training data, and in `patches-and-whole` each stacked with the
+ * whole image resized to the crop size.
+ */
+export function gridPatchBatch(images: GrayImage[], metadata: SensorClassifierMetadata): tf.Tensor4D {
+  const gridSide = metadata.testPatchGrid ?? 1;
+  const canvasGray = preparedCanvasGray(metadata.preprocess);
+  const crops = images.flatMap((image) => cropGridPatches(image, metadata.inputSizePx, gridSide, canvasGray));
+  const wholeImages =
+    metadata.input === 'patches-and-whole'
+      ? images.flatMap((image) => Array<GrayImage>(gridSide * gridSide).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx })))
+      : undefined;
+  return patchesToBatch(crops, wholeImages, metadata);
 }
 
 /** Checks the shape of a query tensor [height, width, channels] against the classifier's channels. */

@@ -25,7 +25,7 @@ export interface SensorSplits {
   train: SensorSample[];
   test: SensorSample[];
   /** Preprocessing of the prepared images, so inference can prepare a query the same way. */
-  preprocess: Pick<PreparationSettings, 'imageSizePx' | 'fit' | 'fixedScaleReferenceSidePx' | 'variant' | 'normalization'>;
+  preprocess: Pick<PreparationSettings, 'imageSizePx' | 'fit' | 'fixedScaleReferenceSidePx' | 'canvasGray' | 'variant' | 'normalization'>;
 }
 
 /**
@@ -68,14 +68,14 @@ export async function loadSensorSplits(store: ObjectStore, manifestKey: string):
   const train = images.filter((image) => image.split === 'train');
   const test = images.filter((image) => image.split === 'test');
   const sensors = validateSensorCounts(train, test);
-  const { imageSizePx, fit, fixedScaleReferenceSidePx, variant, normalization } = manifest.settings;
+  const { imageSizePx, fit, fixedScaleReferenceSidePx, canvasGray, variant, normalization } = manifest.settings;
   return {
     manifestKey,
     datasetHash: manifest.hash,
     sensors,
     train: train.map((image) => toSample(image, sensors)),
     test: test.map((image) => toSample(image, sensors)),
-    preprocess: { imageSizePx, fit, fixedScaleReferenceSidePx, variant, normalization },
+    preprocess: { imageSizePx, fit, fixedScaleReferenceSidePx, ...(canvasGray !== undefined ? { canvasGray } : {}), variant, normalization },
   };
 }
 

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { resizeImage, type GrayImage } from '../imaging';
+import type { GrayImage } from '../imaging';
 import { createFeatureMatrix, type FeatureMatrix } from '../hashing/feature-matrix';
 import { normalizeFeatureRow } from '../pipeline/features';
-import { classifierInputMode, type SensorClassifier } from './classifier';
-import { imagesToBatch, patchesToBatch } from './dataset';
-import { cropGridPatches } from './patches';
+import { classifierInputMode, gridPatchBatch, type SensorClassifier } from './classifier';
+import { imagesToBatch } from './dataset';
 
 /** Images per model call, which bounds memory. */
 const EMBEDDING_BATCH_SIZE = 32;
@@ -36,13 +35,8 @@ export function sensorEmbeddingFeatures(classifier: SensorClassifier, embedder: 
   for (let start = 0; start < images.length; start += EMBEDDING_BATCH_SIZE) {
     const chunk = images.slice(start, start + EMBEDDING_BATCH_SIZE);
     const values = tf.tidy(() => {
-      if (!patchMode) return (embedder.predict(imagesToBatch(chunk, metadata)) as tf.Tensor).dataSync();
-      const crops = chunk.flatMap((image) => cropGridPatches(image, metadata.inputSizePx, gridSide));
-      const wholeImages =
-        metadata.input === 'patches-and-whole'
-          ? chunk.flatMap((image) => Array<GrayImage>(cropsPerImage).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx })))
-          : undefined;
-      return (embedder.predict(patchesToBatch(crops, wholeImages, metadata)) as tf.Tensor).dataSync();
+      const batch = patchMode ? gridPatchBatch(chunk, metadata) : imagesToBatch(chunk, metadata);
+      return (embedder.predict(batch) as tf.Tensor).dataSync();
     });
     chunk.forEach((_, offset) => {
       const row = data.subarray((start + offset) * dimension, (start + offset + 1) * dimension);

@@ -1,4 +1,4 @@
-import { addRandomNoise, createRandom, occludePixels, rotateImage, type GrayImage } from '../imaging';
+import { WHITE, addRandomNoise, createRandom, occludePixels, preparedCanvasGray, rotateImage, type GrayImage } from '../imaging';
 import { predictProbabilities, type SensorClassifier } from './classifier';
 import type { SensorSample } from './dataset';
 
@@ -51,14 +51,15 @@ export function describePerturbation(perturbation: Perturbation): string {
  * Applies one perturbation to a prepared image. The occlusion patch keeps
  * the reference study's share of the image: 90 pixels of a 224-pixel input,
  * scaled to the prepared size (35 pixels at 96). `random` draws the patch
- * position, the occluded pixels and the noise.
+ * position, the occluded pixels and the noise. Rotation fills the uncovered
+ * corners with `canvasGray`, white by default.
  */
-export function perturbImage(image: GrayImage, perturbation: Perturbation, random: ReturnType<typeof createRandom>): GrayImage {
+export function perturbImage(image: GrayImage, perturbation: Perturbation, random: ReturnType<typeof createRandom>, canvasGray: number = WHITE): GrayImage {
   switch (perturbation.kind) {
     case 'none':
       return image;
     case 'rotation':
-      return rotateImage(image, { angleDegrees: perturbation.angleDegrees });
+      return rotateImage(image, { angleDegrees: perturbation.angleDegrees, fillValue: canvasGray });
     case 'occlusion': {
       const patchSizePx = Math.max(1, Math.round((REFERENCE_PATCH_SIZE_PX * Math.min(image.widthPx, image.heightPx)) / REFERENCE_INPUT_SIZE_PX));
       return occludePixels(image, { percent: perturbation.percent, random, patchSizePx });
@@ -104,7 +105,8 @@ export function evaluateSensorClassifier(
   options: { perturbation?: Perturbation; seed?: number } = {},
 ): SensorEvaluation {
   const perturbation = options.perturbation ?? { kind: 'none' };
-  const images = samples.map((sample) => perturbImage(sample.image, perturbation, createRandom(`${options.seed ?? 0}/${describePerturbation(perturbation)}/${sample.id}`)));
+  const canvasGray = preparedCanvasGray(classifier.metadata.preprocess);
+  const images = samples.map((sample) => perturbImage(sample.image, perturbation, createRandom(`${options.seed ?? 0}/${describePerturbation(perturbation)}/${sample.id}`), canvasGray));
   const predicted = predictLabels(classifier, images);
   return summarizePredictions(
     classifier.metadata.sensors,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { cropImage, encodePng, resizeImage, type GrayImage } from '../imaging';
+import { cropImage, encodePng, preparedCanvasGray, resizeImage, type GrayImage } from '../imaging';
 import { classifierInputMode, type SensorClassifier } from './classifier';
 import { imagesToBatch, patchesToBatch } from './dataset';
 import { gridPatches, usesPatches } from './patches';
@@ -68,7 +68,7 @@ export function renderFeatureMaps(classifier: SensorClassifier, image: GrayImage
   tf.tidy(() => {
     const { inputSizePx } = classifier.metadata;
     const mode = classifierInputMode(classifier.metadata);
-    const crop = usesPatches(mode) ? cropImage(image, gridPatches(image, inputSizePx, 1)[0]) : image;
+    const crop = usesPatches(mode) ? cropImage(image, gridPatches(image, inputSizePx, 1, preparedCanvasGray(classifier.metadata.preprocess))[0]) : image;
     const wholeImages = mode === 'patches-and-whole' ? [resizeImage(image, { widthPx: inputSizePx, heightPx: inputSizePx })] : undefined;
     const batch = usesPatches(mode) ? patchesToBatch([crop], wholeImages, classifier.metadata) : imagesToBatch([image], classifier.metadata);
     const activations = probe.predict(batch);

@@ -67,15 +67,16 @@ function foregroundSpan(counts: Uint32Array, threshold: number): [number, number
 
 /**
  * Finds the bounding box of the rows and columns that are foreground, that
- * is, that have at least 2% of their pixels below white (255). An image
- * without such a row or column is all foreground.
+ * is, that have at least 2% of their pixels different from the canvas gray
+ * (white, 255, by default). An image without such a row or column is all
+ * foreground.
  */
-export function foregroundBox(image: GrayImage): PatchRectangle {
+export function foregroundBox(image: GrayImage, canvasGray: number = WHITE): PatchRectangle {
   const rowCounts = new Uint32Array(image.heightPx);
   const columnCounts = new Uint32Array(image.widthPx);
   for (let y = 0; y < image.heightPx; y++) {
     for (let x = 0; x < image.widthPx; x++) {
-      if (image.pixels[y * image.widthPx + x] < WHITE) {
+      if (image.pixels[y * image.widthPx + x] !== canvasGray) {
         rowCounts[y]++;
         columnCounts[x]++;
       }
@@ -100,24 +101,24 @@ function axisRange(start: number, length: number, imageLength: number, patchSize
 /**
  * Returns the top-left corners from which square crops of `patchSizePx`
  * are cut: every crop lies inside the image and, where the foreground box
- * is large enough, inside the foreground box. Raises UserInputError when
- * the image is smaller than a crop.
+ * is large enough, inside the foreground box against `canvasGray`. Raises
+ * UserInputError when the image is smaller than a crop.
  */
-export function patchPositionRange(image: GrayImage, patchSizePx: number): PatchPositionRange {
+export function patchPositionRange(image: GrayImage, patchSizePx: number, canvasGray: number = WHITE): PatchPositionRange {
   if (image.widthPx < patchSizePx || image.heightPx < patchSizePx) {
     throw new UserInputError(
       `invalid image for patch input: it is ${image.widthPx}×${image.heightPx} pixels, smaller than the ${patchSizePx}-pixel patch; prepare the data at a larger imageSizePx or lower the classifier's inputSizePx`,
     );
   }
-  const box = foregroundBox(image);
+  const box = foregroundBox(image, canvasGray);
   const [minLeft, maxLeft] = axisRange(box.left, box.widthPx, image.widthPx, patchSizePx);
   const [minTop, maxTop] = axisRange(box.top, box.heightPx, image.heightPx, patchSizePx);
   return { minLeft, maxLeft, minTop, maxTop };
 }
 
 /** Draws one crop position uniformly from the range of `patchPositionRange`. */
-export function sampleRandomPatch(image: GrayImage, patchSizePx: number, random: PatchRandom): PatchRectangle {
-  const range = patchPositionRange(image, patchSizePx);
+export function sampleRandomPatch(image: GrayImage, patchSizePx: number, random: PatchRandom, canvasGray: number = WHITE): PatchRectangle {
+  const range = patchPositionRange(image, patchSizePx, canvasGray);
   return {
     left: range.minLeft + random.nextInt(range.maxLeft - range.minLeft + 1),
     top: range.minTop + random.nextInt(range.maxTop - range.minTop + 1),
@@ -137,19 +138,19 @@ function evenlySpaced(min: number, max: number, count: number): number[] {
  * positions spread evenly over the range of `patchPositionRange`, row by
  * row. Positions repeat when the range is narrower than the grid.
  */
-export function gridPatches(image: GrayImage, patchSizePx: number, gridSide: number): PatchRectangle[] {
+export function gridPatches(image: GrayImage, patchSizePx: number, gridSide: number, canvasGray: number = WHITE): PatchRectangle[] {
   if (!Number.isInteger(gridSide) || gridSide < 1) {
     throw new UserInputError(`invalid test patch grid side ${gridSide}: expected a positive integer`);
   }
-  const range = patchPositionRange(image, patchSizePx);
+  const range = patchPositionRange(image, patchSizePx, canvasGray);
   const lefts = evenlySpaced(range.minLeft, range.maxLeft, gridSide);
   const tops = evenlySpaced(range.minTop, range.maxTop, gridSide);
   return tops.flatMap((top) => lefts.map((left) => ({ left, top, widthPx: patchSizePx, heightPx: patchSizePx })));
 }
 
 /** Cuts the grid crops of one image for `gridPatches`. */
-export function cropGridPatches(image: GrayImage, patchSizePx: number, gridSide: number): GrayImage[] {
-  return gridPatches(image, patchSizePx, gridSide).map((rectangle) => cropImage(image, rectangle));
+export function cropGridPatches(image: GrayImage, patchSizePx: number, gridSide: number, canvasGray: number = WHITE): GrayImage[] {
+  return gridPatches(image, patchSizePx, gridSide, canvasGray).map((rectangle) => cropImage(image, rectangle));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, WHITE, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, WHITE, preparedCanvasGray, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
 import type { Logger } from '../logging';
 import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep, type ConvolutionInitializer } from '../models';
 import type { ObjectStore } from '../storage';
@@ -232,15 +232,15 @@ export function epochSampleIndices(labels: number[], balanceSensors: boolean): n
   return indices;
 }
 
-/** Rotates and shifts one image by random amounts within the limits, filling uncovered pixels with white. */
-export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom): GrayImage {
+/** Rotates and shifts one image by random amounts within the limits, filling uncovered pixels with `fillValue` (white by default, else the canvas gray of the prepared data). */
+export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom, fillValue: number = WHITE): GrayImage {
   const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
   const shiftX = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
   const shiftY = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
-  const rotated = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees }) : image;
+  const rotated = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees, fillValue }) : image;
   if (shiftX === 0 && shiftY === 0) return rotated;
 
-  const shifted = createGrayImage(image.widthPx, image.heightPx, WHITE);
+  const shifted = createGrayImage(image.widthPx, image.heightPx, fillValue);
   pasteImage(shifted, rotated, shiftX, shiftY);
   return shifted;
 }
@@ -256,11 +256,11 @@ export interface TrainingView {
  * the patch modes a random crop of the model input size from it, placed by
  * `sampleRandomPatch`.
  */
-export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom): TrainingView {
-  const augmented = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0 ? augmentImage(image, settings.augmentation, random) : image;
+export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
+  const augmented = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0 ? augmentImage(image, settings.augmentation, random, fillValue) : image;
   if (!usesPatches(settings.input)) return { image: augmented };
 
-  const crop = cropImage(augmented, sampleRandomPatch(augmented, settings.inputSizePx, random));
+  const crop = cropImage(augmented, sampleRandomPatch(augmented, settings.inputSizePx, random, fillValue));
   if (settings.input === 'patches') return { image: crop };
   return { image: crop, wholeImage: resizeImage(augmented, { widthPx: settings.inputSizePx, heightPx: settings.inputSizePx }) };
 }
@@ -318,6 +318,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     preprocess_fit: splits.preprocess.fit,
     preprocess_image_size_px: splits.preprocess.imageSizePx,
     ...(splits.preprocess.fit === 'fixed-scale' ? { preprocess_fixed_scale_reference_side_px: splits.preprocess.fixedScaleReferenceSidePx ?? DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX } : {}),
+    ...(splits.preprocess.canvasGray !== undefined ? { preprocess_canvas_gray: splits.preprocess.canvasGray } : {}),
     ...(backend !== undefined ? { tensor_backend: backend } : {}),
   };
 }
@@ -395,6 +396,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
   );
   const epochIndices = patches ? Array.from({ length: settings.trainPatchesPerImage }, () => imageIndices).flat() : imageIndices;
   const augment = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0;
+  const canvasGray = preparedCanvasGray(splits.preprocess);
   const sampleCount = epochIndices.length;
   const batchSize = Math.min(settings.batchSize, sampleCount);
   const batchesPerEpoch = Math.ceil(sampleCount / batchSize);
@@ -423,7 +425,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
         const x =
           augment || patches
             ? viewsToBatch(
-                batchIndices.map((index) => trainingInput(splits.train[index].image, settings, context.random)),
+                batchIndices.map((index) => trainingInput(splits.train[index].image, settings, context.random, canvasGray)),
                 settings,
               )
             : tf.gather(inputs, indices);

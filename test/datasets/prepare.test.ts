@@ -95,6 +95,13 @@ describe('prepareSource', () => {
     assert.match(entry.detail, /image 80×30 does not fit the fixed-scale reference side of 64 px/);
   });
 
+  it('rejects canvasGray with fit stretch and outside 0–255', () => {
+    const base = { sources: [{ name: 'unused', root: '.' }] };
+    assert.throws(() => dataConfigSchema.parse({ ...base, fit: 'stretch', canvasGray: 0 }), /canvasGray[\s\S]*applies only to fit: pad or fixed-scale/);
+    assert.throws(() => dataConfigSchema.parse({ ...base, canvasGray: 300 }), /canvasGray/);
+    assert.equal(dataConfigSchema.parse({ ...base, fit: 'pad', canvasGray: 0 }).canvasGray, 0);
+  });
+
   it('round-trips images through Parquet shards', async () => {
     writeMixedDataset(join(folder.path, 'data'));
     const result = await prepareSource({ store, source: { name: 'mixed', layout: 'auto' }, files: new LocalFolderFiles(join(folder.path, 'data')), settings: settings(), seed: 1 });

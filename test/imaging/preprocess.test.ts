@@ -7,6 +7,7 @@ import {
   fitToSquare,
   normalizeIntensity,
   occludePixels,
+  preparedCanvasGray,
   preprocessImage,
   resizeImage,
   rotateImage,
@@ -79,6 +80,28 @@ describe('preprocessing', () => {
       }
     }
     assert.equal(blockPixels, 50 * 25);
+  });
+
+  it('fitToSquare fills the canvas with canvasGray and rejects levels outside 0–255', () => {
+    const light = { widthPx: 40, heightPx: 20, pixels: new Uint8Array(800).fill(250) };
+    for (const fit of ['pad', 'fixed-scale'] as const) {
+      const square = fitToSquare(light, { sizePx: 40, fit, fixedScaleReferenceSidePx: 40, canvasGray: 0 });
+      assert.equal(square.pixels[0], 0, `${fit}: top-left corner is canvas`);
+      assert.equal(square.pixels[20 * 40 + 20], 250, `${fit}: centre is image`);
+    }
+    for (const canvasGray of [-1, 256, 12.5]) {
+      assert.throws(() => fitToSquare(light, { sizePx: 40, fit: 'pad', canvasGray }), new RegExp(`canvasGray to be an integer from 0 to 255, but got ${canvasGray}`));
+    }
+  });
+
+  it('preprocessImage keeps a white canvas for the central patch variant', () => {
+    const image = patternImage(200, 100);
+    const base = { imageSizePx: 64, fit: 'fixed-scale' as const, fixedScaleReferenceSidePx: 256, normalization: 'none' as const, canvasGray: 0 };
+    assert.equal(preprocessImage(image, { ...base, variant: 'full' }).pixels[0], 0);
+    assert.equal(preprocessImage(image, { ...base, variant: 'central-patch-on-white' }).pixels[0], 255);
+    assert.equal(preparedCanvasGray({ variant: 'full', canvasGray: 0 }), 0);
+    assert.equal(preparedCanvasGray({ variant: 'central-patch-on-white', canvasGray: 0 }), 255);
+    assert.equal(preparedCanvasGray({ variant: 'full' }), 255);
   });
 
   it('fitToSquare fixed-scale keeps relative image sizes', () => {
