@@ -7,7 +7,7 @@ import { getCodeShard } from '../src/hashing/code-shards';
 import { createHasher, deserializeHasher, serializeHasher } from '../src/hashing/create-hasher';
 import type { HasherKind } from '../src/hashing/hasher';
 import { bitStatistics, evaluateRetrieval, type RetrievalReport } from '../src/hashing/metrics';
-import { buildIndex } from '../src/index/index-store';
+import { activateIndexVersion, buildIndex } from '../src/index/index-store';
 import type { HashingConfig, IndexConfig } from '../src/pipeline/config';
 import { featureSettingsOf, grayImageOf, loadFeatureEncoder, type EncoderSettings, type FeatureEncoder, type SensorModelRef } from '../src/pipeline/feature-encoder';
 import { readModelVersion } from '../src/pipeline/query-encoder';
@@ -283,7 +283,10 @@ export function createRetrievalActivities(deps: ActivityDependencies) {
           return { indexName: input.index.name, version: published.version, codes: labels.length };
         });
         const { output } = result;
-        return { cached: result.cached, key: result.key, detail: `index ${output.indexName} v${output.version}, ${output.codes} codes`, output };
+        // A cached index may no longer be current when another run published to the same name since.
+        const reactivated = result.cached && (await activateIndexVersion(store, output.indexName, output.version));
+        const detail = `index ${output.indexName} v${output.version}${reactivated ? ' (made current again)' : ''}, ${output.codes} codes`;
+        return { cached: result.cached, key: result.key, detail, output };
       });
     },
 

@@ -1,5 +1,6 @@
 import { UserInputError } from '../config/errors';
 import {
+  activateVersion,
   ChecksumMismatchError,
   ObjectNotFoundError,
   publishVersion,
@@ -113,6 +114,15 @@ export async function buildIndex(
     createdAt: new Date().toISOString(),
   };
   return shards.publish(manifest);
+}
+
+/**
+ * Makes an already published version of index/<name>/ current again, as a
+ * pipeline run does when its index stage comes from cache. Returns false
+ * when it was current already.
+ */
+export async function activateIndexVersion(store: ObjectStore, name: string, version: number): Promise<boolean> {
+  return activateVersion(store, indexRoot(name), version);
 }
 
 /**

@@ -10,11 +10,15 @@ import { ObjectNotFoundError } from './object-store';
  *
  * A reader follows CURRENT to a manifest and trusts only objects the
  * manifest lists, so it reads either the previous version or the new one.
+ * `activateVersion` points CURRENT at an earlier version again; versions are
+ * never rewritten, so the next publish numbers past the highest one written.
  */
 export interface CurrentPointer {
   version: number;
   manifestKey: string;
   publishedAt: string;
+  /** Highest version written under the root. Pointers written before activation existed lack it, and then it equals `version`. */
+  latestVersion?: number;
 }
 
 export interface PublishedVersion<M> {
@@ -54,7 +58,7 @@ export async function publishVersion<M extends object>(
   const maxAttempts = options.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const current = await readPointer(store, root);
-    const version = (current?.pointer.version ?? 0) + 1;
+    const version = highestVersion(current?.pointer) + 1;
     const prefix = versionPrefix(root, version);
 
     await writeData(prefix, version);
@@ -67,13 +71,48 @@ export async function publishVersion<M extends object>(
     const fullManifest = { ...manifest, version, objects };
     await store.put(prefix + MANIFEST_NAME, JSON.stringify(fullManifest, null, 2), { contentType: 'application/json' });
 
-    const pointer: CurrentPointer = { version, manifestKey: prefix + MANIFEST_NAME, publishedAt: new Date().toISOString() };
+    const pointer: CurrentPointer = { version, manifestKey: prefix + MANIFEST_NAME, publishedAt: new Date().toISOString(), latestVersion: version };
     try {
-      await store.put(root + POINTER_NAME, JSON.stringify(pointer), {
-        contentType: 'application/json',
-        ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
-      });
+      await writePointer(store, root, pointer, current?.etag);
       return { version, prefix, manifest: fullManifest };
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError) || attempt >= maxAttempts) throw error;
+    }
+  }
+}
+
+function highestVersion(pointer: CurrentPointer | undefined): number {
+  return Math.max(pointer?.version ?? 0, pointer?.latestVersion ?? 0);
+}
+
+/** Replaces CURRENT only if it still has `etag`, or creates it only if it does not exist when `etag` is undefined. */
+async function writePointer(store: ObjectStore, root: string, pointer: CurrentPointer, etag: string | undefined): Promise<void> {
+  await store.put(root + POINTER_NAME, JSON.stringify(pointer), {
+    contentType: 'application/json',
+    ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
+  });
+}
+
+/**
+ * Points CURRENT at an already published version, for example when a rerun
+ * takes a stage's output from cache while another run has published since.
+ * Returns false when CURRENT already points there. Raises an Error when the
+ * version's manifest does not exist. A concurrent change of CURRENT makes
+ * it read the pointer again, up to `maxAttempts` times.
+ */
+export async function activateVersion(store: ObjectStore, root: string, version: number, options: { maxAttempts?: number } = {}): Promise<boolean> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const manifestKey = versionPrefix(root, version) + MANIFEST_NAME;
+  for (let attempt = 1; ; attempt++) {
+    const current = await readPointer(store, root);
+    if (current?.pointer.version === version) return false;
+    if ((await store.head(manifestKey)) === undefined) {
+      throw new Error(`cannot make version ${version} of ${root} current: ${manifestKey} does not exist; run the stage again without its cache to publish a new version`);
+    }
+    const pointer: CurrentPointer = { version, manifestKey, publishedAt: new Date().toISOString(), latestVersion: Math.max(version, highestVersion(current?.pointer)) };
+    try {
+      await writePointer(store, root, pointer, current?.etag);
+      return true;
     } catch (error) {
       if (!(error instanceof PreconditionFailedError) || attempt >= maxAttempts) throw error;
     }

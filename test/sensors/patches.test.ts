@@ -24,12 +24,12 @@ import { TrainingRandom } from '../../src/training';
 import { sensorImage } from './support';
 
 /** Draws a textured print of `printWidthPx` × `printHeightPx` centred on a white square canvas, as `fit: pad` prepares it. */
-function paddedPrint(canvasSizePx: number, printWidthPx: number, printHeightPx: number): GrayImage {
+function paddedPrint(canvasSizePx: number, printWidthPx: number, printHeightPx: number, canvasGray: number = WHITE): GrayImage {
   const print = createGrayImage(printWidthPx, printHeightPx, 0);
   for (let y = 0; y < printHeightPx; y++) {
     for (let x = 0; x < printWidthPx; x++) print.pixels[y * printWidthPx + x] = 60 + ((x * 7 + y * 13) % 150);
   }
-  const canvas = createGrayImage(canvasSizePx, canvasSizePx, WHITE);
+  const canvas = createGrayImage(canvasSizePx, canvasSizePx, canvasGray);
   pasteImage(canvas, print, Math.floor((canvasSizePx - printWidthPx) / 2), Math.floor((canvasSizePx - printHeightPx) / 2));
   return canvas;
 }
@@ -45,6 +45,13 @@ describe('sensor patch positions', () => {
   it('foreground box skips white padding', () => {
     // A 60×100 print on a 120-pixel canvas starts at (30, 10).
     assert.deepEqual(foregroundBox(paddedPrint(120, 60, 100)), { left: 30, top: 10, widthPx: 60, heightPx: 100 });
+  });
+
+  it('foreground box skips a black canvas when told its gray level', () => {
+    const image = paddedPrint(120, 60, 100, 0);
+    assert.deepEqual(foregroundBox(image, 0), { left: 30, top: 10, widthPx: 60, heightPx: 100 });
+    // Against the default white canvas, every black canvas pixel counts as print.
+    assert.deepEqual(foregroundBox(image), { left: 0, top: 0, widthPx: 120, heightPx: 120 });
   });
 
   it('foreground box ignores scattered noise', () => {
@@ -149,6 +156,17 @@ describe('sensor patch training input', () => {
     const view = trainingInput(image, settings, new TrainingRandom(9));
     assert.deepEqual(view.image, cropImage(image, sampleRandomPatch(image, 32, new TrainingRandom(9))));
     assert.deepEqual(view.wholeImage, resizeImage(image, { widthPx: 32, heightPx: 32 }));
+  });
+
+  it('rotation fills uncovered pixels with the canvas gray and crops stay on the print', () => {
+    const image = paddedPrint(120, 60, 100, 0);
+    const settings = { input: 'patches' as const, inputSizePx: 32, augmentation: { maxRotationDegrees: 10, maxShiftPx: 0 } };
+    const random = new TrainingRandom(4);
+    for (let draw = 0; draw < 20; draw++) {
+      const crop = trainingInput(image, settings, random, 0).image;
+      // The print's gray levels are 60–209, so a crop inside the print has no canvas pixel; a white fill would show as 255.
+      assert.ok(crop.pixels.every((value) => value !== 255), `draw ${draw} has white fill`);
+    }
   });
 
   it('whole mode keeps image', () => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilesystemStore, publishVersion, readCurrentVersion, sha256Hex, type ObjectStore } from '../../src/storage';
+import { FilesystemStore, activateVersion, publishVersion, readCurrentVersion, sha256Hex, type ObjectStore } from '../../src/storage';
 import { localS3Store, uniquePrefix } from '../support/stack';
 
 interface TestManifest {
@@ -47,6 +47,21 @@ for (const [name, makeStore] of [
       assert.deepEqual(Object.keys(current?.manifest.objects ?? {}).sort(), ['shard-0.bin', 'shard-1.bin', 'shard-2.bin']);
       const body = await store.get(`${current?.prefix}shard-1.bin`);
       assert.equal(current?.manifest.objects['shard-1.bin'].sha256, sha256Hex(body));
+    });
+
+    it('activates an earlier version and numbers the next publish past the highest', async () => {
+      const store = makeStore();
+      const root = uniquePrefix('publish');
+      await publishLabelled(store, root, 'one', 1);
+      await publishLabelled(store, root, 'two', 1);
+      assert.equal(await activateVersion(store, root, 1), true);
+      assert.equal((await readCurrentVersion<TestManifest>(store, root))?.manifest.label, 'one');
+      assert.equal(await activateVersion(store, root, 1), false, 'already current');
+
+      const third = await publishLabelled(store, root, 'three', 1);
+      assert.equal(third.version, 3, 'version 2 is not written again');
+      assert.equal(Buffer.from(await store.get(`${root}v0002/shard-0.bin`)).toString('utf8').split(':')[0], 'two');
+      await assert.rejects(activateVersion(store, root, 9), /cannot make version 9 of .* current: .*v0009\/manifest\.json does not exist/);
     });
 
     it('gives racing publishers distinct versions', async () => {
