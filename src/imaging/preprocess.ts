@@ -166,7 +166,7 @@ export interface PreprocessOptions {
   fit: FitMode;
   /** `fixed-scale` only: the source side that spans the whole square (default DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX). */
   fixedScaleReferenceSidePx?: number;
-  /** Gray level around the fitted image (default white); the `central-patch-on-white` variant always uses white. */
+  /** Gray level around the fitted image, white by default. The `central-patch-on-white` variant always uses white. */
   canvasGray?: number;
   /** `full` keeps the whole image; `central-patch-on-white` applies centralPatchOnWhite first. */
   variant: 'full' | 'central-patch-on-white';

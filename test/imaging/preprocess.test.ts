@@ -82,7 +82,7 @@ describe('preprocessing', () => {
     assert.equal(blockPixels, 50 * 25);
   });
 
-  it('fitToSquare fills the canvas with canvasGray and rejects levels outside 0–255', () => {
+  it('fitToSquare fills canvas with canvasGray', () => {
     const light = { widthPx: 40, heightPx: 20, pixels: new Uint8Array(800).fill(250) };
     for (const fit of ['pad', 'fixed-scale'] as const) {
       const square = fitToSquare(light, { sizePx: 40, fit, fixedScaleReferenceSidePx: 40, canvasGray: 0 });
@@ -94,7 +94,7 @@ describe('preprocessing', () => {
     }
   });
 
-  it('preprocessImage keeps a white canvas for the central patch variant', () => {
+  it('preprocessImage keeps white canvas for patch variant', () => {
     const image = patternImage(200, 100);
     const base = { imageSizePx: 64, fit: 'fixed-scale' as const, fixedScaleReferenceSidePx: 256, normalization: 'none' as const, canvasGray: 0 };
     assert.equal(preprocessImage(image, { ...base, variant: 'full' }).pixels[0], 0);
