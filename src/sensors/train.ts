@@ -62,8 +62,12 @@ export interface SensorTrainingSettings {
   convolutionInitializer: ConvolutionInitializer;
   /** Momentum of the deep network's batch-normalization statistics (Keras uses 0.99). */
   batchNormMomentum: number;
-  /** Random rotation and shift of every training image; zero for none. */
-  augmentation: { maxRotationDegrees: number; maxShiftPx: number };
+  /**
+   * Random rotation and shift of every training image, zero for none, and
+   * an optional random gamma of its gray levels (see `applyGamma`), absent
+   * or 1 for none.
+   */
+  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number };
   /**
    * Repeats the training images of smaller sensors in each epoch until every
    * sensor has as many as the largest, so a sensor with one training image
@@ -232,17 +236,48 @@ export function epochSampleIndices(labels: number[], balanceSensors: boolean): n
   return indices;
 }
 
-/** Rotates and shifts one image by random amounts within the limits, filling uncovered pixels with `fillValue` (white by default, else the canvas gray of the prepared data). */
+/**
+ * Rotates and shifts one image by random amounts within the limits, filling
+ * uncovered pixels with `fillValue` (white by default, else the canvas gray
+ * of the prepared data), then applies a random gamma when `maxGamma` is
+ * above 1.
+ */
 export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom, fillValue: number = WHITE): GrayImage {
   const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
   const shiftX = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
   const shiftY = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
-  const rotated = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees, fillValue }) : image;
-  if (shiftX === 0 && shiftY === 0) return rotated;
+  let result = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees, fillValue }) : image;
+  if (shiftX !== 0 || shiftY !== 0) {
+    const shifted = createGrayImage(image.widthPx, image.heightPx, fillValue);
+    pasteImage(shifted, result, shiftX, shiftY);
+    result = shifted;
+  }
 
-  const shifted = createGrayImage(image.widthPx, image.heightPx, fillValue);
-  pasteImage(shifted, rotated, shiftX, shiftY);
-  return shifted;
+  const maxGamma = limits.maxGamma ?? 1;
+  if (maxGamma > 1) {
+    // A log-uniform draw makes γ and 1/γ equally likely.
+    const gamma = Math.exp((random.nextUniform() * 2 - 1) * Math.log(maxGamma));
+    result = applyGamma(result, gamma);
+  }
+  return result;
+}
+
+/**
+ * Maps every gray level v to 255 × (v / 255)^gamma. Black and white stay
+ * fixed, so a black or white canvas keeps its level, while a gamma above 1
+ * darkens the mid-tones and one below 1 lightens them, as a firmer or
+ * lighter finger press does.
+ */
+export function applyGamma(image: GrayImage, gamma: number): GrayImage {
+  if (!(gamma > 0 && Number.isFinite(gamma))) throw new RangeError(`expected gamma to be a positive finite number, but got ${gamma}`);
+  const lookup = new Uint8Array(256);
+  for (let level = 0; level < 256; level++) lookup[level] = Math.round(WHITE * Math.pow(level / WHITE, gamma));
+  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
+}
+
+/** Returns whether the augmentation limits change a training image at all. */
+function augments(limits: SensorTrainingSettings['augmentation']): boolean {
+  return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1;
 }
 
 /** One training input before batching: the image or crop, and in `patches-and-whole` mode the resized whole image. */
@@ -257,7 +292,7 @@ export interface TrainingView {
  * `sampleRandomPatch`.
  */
 export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
-  const augmented = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0 ? augmentImage(image, settings.augmentation, random, fillValue) : image;
+  const augmented = augments(settings.augmentation) ? augmentImage(image, settings.augmentation, random, fillValue) : image;
   if (!usesPatches(settings.input)) return { image: augmented };
 
   const crop = cropImage(augmented, sampleRandomPatch(augmented, settings.inputSizePx, random, fillValue));
@@ -304,6 +339,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     batch_norm_momentum: settings.batchNormMomentum,
     augment_max_rotation_degrees: settings.augmentation.maxRotationDegrees,
     augment_max_shift_px: settings.augmentation.maxShiftPx,
+    ...(settings.augmentation.maxGamma !== undefined ? { augment_max_gamma: settings.augmentation.maxGamma } : {}),
     balance_sensors: String(settings.balanceSensors),
     seed: settings.seed,
     optimizer: 'adam',
@@ -395,7 +431,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
     settings.balanceSensors,
   );
   const epochIndices = patches ? Array.from({ length: settings.trainPatchesPerImage }, () => imageIndices).flat() : imageIndices;
-  const augment = settings.augmentation.maxRotationDegrees > 0 || settings.augmentation.maxShiftPx > 0;
+  const augment = augments(settings.augmentation);
   const canvasGray = preparedCanvasGray(splits.preprocess);
   const sampleCount = epochIndices.length;
   const batchSize = Math.min(settings.batchSize, sampleCount);

@@ -4,6 +4,8 @@ import { UserInputError } from '../../src/config/errors';
 import { addRandomNoise, createRandom, encodePng, occludePixels, rotateImage, type GrayImage } from '../../src/imaging';
 import {
   CPU_SENSOR_TRAINING,
+  applyGamma,
+  augmentImage,
   epochSampleIndices,
   evaluateSensorRun,
   loadSensorClassifier,
@@ -17,7 +19,7 @@ import {
   validateSensorCounts,
   type SensorTrainingSettings,
 } from '../../src/sensors';
-import { listCheckpointEpochs } from '../../src/training';
+import { TrainingRandom, listCheckpointEpochs } from '../../src/training';
 import { sensorImage, tempStore, writePreparedDataset } from './support';
 
 const SIZE_PX = 32;
@@ -109,6 +111,30 @@ describe('sensor robustness transforms', () => {
     const changed = occluded.pixels.reduce((count, value) => count + (value !== 180 ? 1 : 0), 0);
     // 90 pixels of 224 scaled to 96 is a 39-pixel patch.
     assert.equal(changed, Math.round(0.1 * 39 * 39));
+  });
+});
+
+describe('sensor training gamma', () => {
+  const levels: GrayImage = { widthPx: 3, heightPx: 1, pixels: Uint8Array.from([0, 64, 255]) };
+
+  it('applyGamma keeps black and white', () => {
+    assert.deepEqual([...applyGamma(levels, 2).pixels], [0, Math.round(255 * (64 / 255) ** 2), 255]);
+    assert.deepEqual([...applyGamma(levels, 0.5).pixels], [0, Math.round(255 * Math.sqrt(64 / 255)), 255]);
+    assert.throws(() => applyGamma(levels, 0), /expected gamma to be a positive finite number, but got 0/);
+  });
+
+  it('augmentImage draws gamma within limits', () => {
+    const random = new TrainingRandom(3);
+    const seen = new Set<number>();
+    for (let draw = 0; draw < 50; draw++) {
+      const [black, middle, white] = augmentImage(levels, { maxRotationDegrees: 0, maxShiftPx: 0, maxGamma: 2 }, random).pixels;
+      assert.equal(black, 0);
+      assert.equal(white, 255);
+      // γ in [1/2, 2] puts 64 between 255 × (64/255)^2 = 16 and 255 × (64/255)^0.5 = 128.
+      assert.ok(middle >= 16 && middle <= 128, `level 64 became ${middle}`);
+      seen.add(middle);
+    }
+    assert.ok(seen.size > 10, `only ${seen.size} distinct levels in 50 draws`);
   });
 });
 
