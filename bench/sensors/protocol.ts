@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
     .option('--max-shift <px>', 'random shift of each training image in model-input pixels, up to this distance along each axis', String(CPU_SENSOR_TRAINING.augmentation.maxShiftPx))
     .option('--max-gamma <factor>', 'random gamma of each training image\'s gray levels, log-uniform from 1/factor to factor; 1 for none', '1')
+    .option('--keep-frame', 'rotate and shift only the content inside each training image\'s frame, so the frame keeps its size and position')
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray?: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame?: boolean; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray?: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
     inputSizePx,
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
-    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}) },
+    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame === true ? { keepFrame: true } : {}) },
   };
 
   const sections: string[] = [];
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
   const canvasText = options.canvasGray !== undefined ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame === true ? ' inside the frame' : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

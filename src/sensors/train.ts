@@ -27,7 +27,7 @@ import {
   type SensorModelVariant,
 } from './classifier';
 import { imagesToBatch, labelsToOneHot, loadSensorSplits, patchesToBatch, type SensorSample, type SensorSplits } from './dataset';
-import { SENSOR_INPUT_MODES, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
+import { SENSOR_INPUT_MODES, foregroundBox, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
 
 /** Bumped when a change to training alters its output, so finished models are not reused across the change. */
 export const SENSOR_TRAINING_CODE_VERSION = 2;
@@ -65,9 +65,10 @@ export interface SensorTrainingSettings {
   /**
    * Random rotation and shift of every training image, zero for none, and
    * an optional random gamma of its gray levels (see `applyGamma`), absent
-   * or 1 for none.
+   * or 1 for none. `keepFrame` moves only the content inside the image's
+   * frame (see `augmentImage`).
    */
-  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number };
+  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number; keepFrame?: boolean };
   /**
    * Repeats the training images of smaller sensors in each epoch until every
    * sensor has as many as the largest, so a sensor with one training image
@@ -240,17 +241,22 @@ export function epochSampleIndices(labels: number[], balanceSensors: boolean): n
  * Rotates and shifts one image by random amounts within the limits, filling
  * uncovered pixels with `fillValue` (white by default, else the canvas gray
  * of the prepared data), then applies a random gamma when `maxGamma` is
- * above 1.
+ * above 1. With `keepFrame`, only the content inside the image's frame (its
+ * foreground box against `fillValue`) moves, so the frame keeps its size and
+ * position, and the content's uncovered pixels get the median of its border.
  */
 export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom, fillValue: number = WHITE): GrayImage {
   const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
   const shiftX = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
   const shiftY = Math.round((random.nextUniform() * 2 - 1) * limits.maxShiftPx);
-  let result = limits.maxRotationDegrees > 0 ? rotateImage(image, { angleDegrees, fillValue }) : image;
-  if (shiftX !== 0 || shiftY !== 0) {
-    const shifted = createGrayImage(image.widthPx, image.heightPx, fillValue);
-    pasteImage(shifted, result, shiftX, shiftY);
-    result = shifted;
+  let result: GrayImage;
+  if (limits.keepFrame === true) {
+    const frame = foregroundBox(image, fillValue);
+    const content = cropImage(image, frame);
+    result = { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.slice() };
+    pasteImage(result, rotateAndShift(content, angleDegrees, shiftX, shiftY, borderMedian(content)), frame.left, frame.top);
+  } else {
+    result = rotateAndShift(image, angleDegrees, shiftX, shiftY, fillValue);
   }
 
   const maxGamma = limits.maxGamma ?? 1;
@@ -260,6 +266,36 @@ export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['a
     result = applyGamma(result, gamma);
   }
   return result;
+}
+
+function rotateAndShift(image: GrayImage, angleDegrees: number, shiftX: number, shiftY: number, fillValue: number): GrayImage {
+  const rotated = angleDegrees !== 0 ? rotateImage(image, { angleDegrees, fillValue }) : image;
+  if (shiftX === 0 && shiftY === 0) return rotated;
+
+  const shifted = createGrayImage(image.widthPx, image.heightPx, fillValue);
+  pasteImage(shifted, rotated, shiftX, shiftY);
+  return shifted;
+}
+
+/** Returns the median gray level of the outermost rows and columns of an image. */
+export function borderMedian(image: GrayImage): number {
+  const { widthPx, heightPx, pixels } = image;
+  const counts = new Uint32Array(256);
+  let total = 0;
+  for (let y = 0; y < heightPx; y++) {
+    for (let x = 0; x < widthPx; x++) {
+      if (y === 0 || y === heightPx - 1 || x === 0 || x === widthPx - 1) {
+        counts[pixels[y * widthPx + x]]++;
+        total++;
+      }
+    }
+  }
+  let seen = 0;
+  for (let level = 0; level < 256; level++) {
+    seen += counts[level];
+    if (2 * seen >= total) return level;
+  }
+  return WHITE;
 }
 
 /**
@@ -340,6 +376,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     augment_max_rotation_degrees: settings.augmentation.maxRotationDegrees,
     augment_max_shift_px: settings.augmentation.maxShiftPx,
     ...(settings.augmentation.maxGamma !== undefined ? { augment_max_gamma: settings.augmentation.maxGamma } : {}),
+    ...(settings.augmentation.keepFrame !== undefined ? { augment_keep_frame: String(settings.augmentation.keepFrame) } : {}),
     balance_sensors: String(settings.balanceSensors),
     seed: settings.seed,
     optimizer: 'adam',

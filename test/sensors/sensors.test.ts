@@ -6,6 +6,7 @@ import {
   CPU_SENSOR_TRAINING,
   applyGamma,
   augmentImage,
+  borderMedian,
   epochSampleIndices,
   evaluateSensorRun,
   loadSensorClassifier,
@@ -111,6 +112,40 @@ describe('sensor robustness transforms', () => {
     const changed = occluded.pixels.reduce((count, value) => count + (value !== 180 ? 1 : 0), 0);
     // 90 pixels of 224 scaled to 96 is a 39-pixel patch.
     assert.equal(changed, Math.round(0.1 * 39 * 39));
+  });
+});
+
+describe('sensor training frame', () => {
+  /** A 20×30 print of gray levels 100–199 centred on a black 64-pixel canvas. */
+  function framedPrint(): GrayImage {
+    const image = { widthPx: 64, heightPx: 64, pixels: new Uint8Array(64 * 64) };
+    for (let y = 17; y < 47; y++) for (let x = 22; x < 42; x++) image.pixels[y * 64 + x] = 100 + ((x * 7 + y * 3) % 100);
+    return image;
+  }
+
+  it('keepFrame moves content inside its frame', () => {
+    const image = framedPrint();
+    const random = new TrainingRandom(8);
+    for (let draw = 0; draw < 10; draw++) {
+      const moved = augmentImage(image, { maxRotationDegrees: 10, maxShiftPx: 3, keepFrame: true }, random, 0);
+      const outsideChanged = moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0);
+      const insideBlack = moved.pixels.some((value, index) => image.pixels[index] !== 0 && value === 0);
+      assert.equal(outsideChanged, false, `draw ${draw} changed the canvas`);
+      assert.equal(insideBlack, false, `draw ${draw} left canvas gray inside the frame`);
+    }
+    assert.notDeepEqual(augmentImage(image, { maxRotationDegrees: 10, maxShiftPx: 3, keepFrame: true }, random, 0).pixels, image.pixels);
+  });
+
+  it('without keepFrame the frame turns', () => {
+    const image = framedPrint();
+    const moved = augmentImage(image, { maxRotationDegrees: 10, maxShiftPx: 0 }, new TrainingRandom(8), 0);
+    // A turned frame covers canvas pixels next to its corners.
+    assert.ok(moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0));
+  });
+
+  it('borderMedian reads only the outermost pixels', () => {
+    const image = { widthPx: 4, heightPx: 4, pixels: Uint8Array.from([9, 9, 9, 9, 9, 0, 0, 9, 9, 0, 0, 9, 9, 9, 9, 200]) };
+    assert.equal(borderMedian(image), 9);
   });
 });
 
