@@ -50,6 +50,18 @@ const WHOLE_INPUT_SIZE_PX = 128;
 const FIXED_SCALE_REFERENCE_SIDE_PX = 560;
 const ALL_MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
 
+/**
+ * Protocol defaults that differ from CPU_SENSOR_TRAINING, chosen on the
+ * seed-7 split with the deep network (docs/results.md, "Dark canvas"). A
+ * black canvas shows the edges of near-white sensor images. Moving only the
+ * content inside the frame keeps each sensor's image size exact, and a
+ * random gamma keeps the network from telling sensors apart by how dark
+ * one training print is.
+ */
+const CANVAS_GRAY = 0;
+const MAX_SHIFT_PX = 4;
+const MAX_GAMMA = 4;
+
 interface VariantResult {
   evaluation: SensorEvaluation;
   robustness: RobustnessRow[];
@@ -71,22 +83,22 @@ async function main(): Promise<void> {
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
     .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
     .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
-    .option('--max-shift <px>', 'random shift of each training image in model-input pixels, up to this distance along each axis', String(CPU_SENSOR_TRAINING.augmentation.maxShiftPx))
-    .option('--max-gamma <factor>', 'random gamma of each training image\'s gray levels, log-uniform from 1/factor to factor; 1 for none', '1')
-    .option('--keep-frame', 'rotate and shift only the content inside each training image\'s frame, so the frame keeps its size and position')
+    .option('--max-shift <px>', 'random shift of each training image in model-input pixels, up to this distance along each axis', String(MAX_SHIFT_PX))
+    .option('--max-gamma <factor>', 'random gamma of each training image\'s gray levels, log-uniform from 1/factor to factor; 1 for none', String(MAX_GAMMA))
+    .option('--no-keep-frame', 'rotate and shift the whole training image, frame included, instead of only the content inside its frame')
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
     .option('--threads <n>', 'tensor backend threads', '2')
     .option('--data-variants <list>', 'comma-separated: full, central-patch-on-white', DATA_VARIANTS.join(','))
     .option('--skip-robustness', 'evaluate only the unperturbed test split')
-    .option('--fit <mode>', 'fixed-scale (one scale factor for every sensor, centred on white), pad (keep aspect ratio on white) or stretch', 'fixed-scale')
-    .option('--canvas-gray <level>', 'fit pad or fixed-scale: gray level 0–255 of the canvas around each image (default 255, white)')
+    .option('--fit <mode>', 'fixed-scale (one scale factor for every sensor, centred on the canvas), pad (keep aspect ratio, centred on the canvas) or stretch', 'fixed-scale')
+    .option('--canvas-gray <level>', 'fit pad or fixed-scale: gray level 0–255 of the canvas around each image (255 is white)', String(CANVAS_GRAY))
     .option('--fixed-scale-reference <px>', `fit fixed-scale: source side in pixels that spans the whole prepared image (default ${FIXED_SCALE_REFERENCE_SIDE_PX})`)
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame?: boolean; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray?: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -120,7 +132,7 @@ async function main(): Promise<void> {
     inputSizePx,
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
-    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame === true ? { keepFrame: true } : {}) },
+    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame ? { keepFrame: true } : {}) },
   };
 
   const sections: string[] = [];
@@ -139,7 +151,7 @@ async function main(): Promise<void> {
       imageSizePx,
       fit: options.fit,
       fixedScaleReferenceSidePx,
-      ...(options.canvasGray !== undefined ? { canvasGray: Number(options.canvasGray) } : {}),
+      ...(options.fit !== 'stretch' ? { canvasGray: Number(options.canvasGray) } : {}),
       normalization: options.normalization,
       variant: dataVariant,
       splits: { sensorTrainFraction: 0.1 },
@@ -237,9 +249,9 @@ async function main(): Promise<void> {
     input !== 'whole'
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
-  const canvasText = options.canvasGray !== undefined ? `, canvas gray ${options.canvasGray}` : '';
+  const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame === true ? ' inside the frame' : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -33,6 +33,16 @@ export interface Run {
   metrics: Record<string, number>;
 }
 
+/**
+ * Errors of a connection that closed under a request. Node's fetch reuses
+ * kept-alive connections, and the tracking server may close an idle one just
+ * as a request goes out, so such a request is sent again on a new connection,
+ * up to CLOSED_CONNECTION_ATTEMPTS times in all. A refused connection is not
+ * retried, so a stopped server fails at once.
+ */
+const CLOSED_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+const CLOSED_CONNECTION_ATTEMPTS = 3;
+
 export interface MlflowClientOptions {
   trackingUri: string;
   /** Bearer token (MLFLOW_TRACKING_TOKEN) or basic-auth pair; never logged. */
@@ -300,21 +310,27 @@ export class MlflowClient {
     else if (this.options.username !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
     }
-    let response: Response;
-    try {
-      response = await fetch(this.baseUrl + path, {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
-      });
-    } catch (error) {
-      // fetch wraps the network error: its cause carries the errno code, or a message such as "bad port".
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new EndpointUnreachableError(
-        `cannot reach MLflow at ${this.baseUrl} (${reason}); start the local stack with "whorl stack up" or set WHORL_MLFLOW_URI`,
-      );
+    let response: Response | undefined;
+    for (let attempt = 1; response === undefined; attempt++) {
+      try {
+        response = await fetch(this.baseUrl + path, {
+          method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        // fetch wraps the network error: its cause carries the errno code, or a message such as "bad port".
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+        if (cause?.code !== undefined && CLOSED_CONNECTION_CODES.has(cause.code) && attempt < CLOSED_CONNECTION_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+          continue;
+        }
+        throw new EndpointUnreachableError(
+          `cannot reach MLflow at ${this.baseUrl} (${reason}); start the local stack with "whorl stack up" or set WHORL_MLFLOW_URI`,
+        );
+      }
     }
     const text = await response.text();
     if (!response.ok) {

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadEnvironment } from '../../src/config/environment';
 import { EndpointUnreachableError } from '../../src/config/errors';
 import { MlflowClient, MlflowRequestError, PARENT_RUN_TAG } from '../../src/tracking';
@@ -88,5 +90,29 @@ describe('MLflow client against the local server', () => {
       assert.match(error.message, /WHORL_MLFLOW_URI/);
       return true;
     });
+  });
+
+  it('sends a request again when the connection closes under it', async () => {
+    // A loopback server that drops the first connection without a reply, as a server closing an idle kept-alive connection does.
+    let connections = 0;
+    const server = createServer((request, response) => {
+      connections++;
+      if (connections === 1) {
+        request.socket.destroy();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ experiment: { experiment_id: '7' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const flaky = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}` });
+      assert.equal(await flaky.getExperimentByName('x'), '7');
+      assert.equal(connections, 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
