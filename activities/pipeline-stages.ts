@@ -6,14 +6,14 @@ import { measureAlignmentPairs } from '../src/pipeline/alignment-evaluation';
 import { runCachedStage, stageKey } from '../src/pipeline/stage-cache';
 import type { Perturbation } from '../src/sensors/evaluate';
 import type { SensorModelVariant } from '../src/sensors/classifier';
-import { SENSOR_TRAINING_CODE_VERSION, type SensorTrainingSettings } from '../src/sensors/train';
+import { SENSOR_TRAINING_CODE_VERSION } from '../src/sensors/train';
 import { findLatestCheckpoint } from '../src/training/checkpoints';
 import type { RobustnessCurve } from '../src/reports/run-report';
 import { createAlignmentActivities } from './alignment';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
 import type { StageOutcome, TrackingContext } from './retrieval';
-import { createSensorActivities } from './sensor';
+import { createSensorActivities, type SensorSettingOverrides } from './sensor';
 
 /** Bumped whenever a stage below changes what it writes, so cached outputs are not reused. */
 const CODE_VERSIONS = { sensorTrain: 3, sensorEvaluate: 1, alignment: 2 } as const;
@@ -78,8 +78,8 @@ export interface SensorStageInput {
 }
 
 /** Collects the preset overrides that a `sensor` config section sets. */
-function sensorOverrides(sensor: SensorStageConfig): Partial<Omit<SensorTrainingSettings, 'variant' | 'seed'>> {
-  const overrides: Partial<Omit<SensorTrainingSettings, 'variant' | 'seed'>> = {};
+function sensorOverrides(sensor: SensorStageConfig): SensorSettingOverrides {
+  const overrides: SensorSettingOverrides = {};
   if (sensor.epochs !== undefined) overrides.epochs = sensor.epochs;
   if (sensor.batchSize !== undefined) overrides.batchSize = sensor.batchSize;
   if (sensor.inputSizePx !== undefined) overrides.inputSizePx = sensor.inputSizePx;
@@ -89,6 +89,7 @@ function sensorOverrides(sensor: SensorStageConfig): Partial<Omit<SensorTraining
   if (sensor.widthMultiplier !== undefined) overrides.widthMultiplier = sensor.widthMultiplier;
   if (sensor.learningRate !== undefined) overrides.learningRate = sensor.learningRate;
   if (sensor.learningRateSchedule !== undefined) overrides.learningRateSchedule = sensor.learningRateSchedule;
+  if (sensor.augmentation !== undefined) overrides.augmentation = sensor.augmentation;
   return overrides;
 }
 

@@ -18,13 +18,18 @@ import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
 
 
+/** Settings that replace those of the size preset; augmentation fields left out keep the preset's. */
+export type SensorSettingOverrides = Partial<Omit<SensorTrainingSettings, 'variant' | 'seed' | 'augmentation'>> & {
+  augmentation?: Partial<SensorTrainingSettings['augmentation']>;
+};
+
 export interface TrainSensorModelInput {
   /** Prepared data set to train on. */
   manifestKey: string;
   variant: SensorModelVariant;
   /** `cpu` or `paper` preset, then any overrides. */
   size: 'cpu' | 'paper';
-  overrides?: Partial<Omit<SensorTrainingSettings, 'variant' | 'seed'>>;
+  overrides?: SensorSettingOverrides;
   seed: number;
   /** Checkpoint key that stays the same across retries of this activity, such as the workflow id. */
   runKey: string;
@@ -77,12 +82,15 @@ interface TrainHeartbeat {
   progress?: TrainingProgress;
 }
 
-function trainingSettings(input: TrainSensorModelInput): SensorTrainingSettings {
+/** Builds the training settings of one variant: the size preset, then the overrides. Raises UserInputError for an unknown size. */
+export function trainingSettings(input: Pick<TrainSensorModelInput, 'size' | 'overrides' | 'variant' | 'seed'>): SensorTrainingSettings {
   const preset = input.size === 'paper' ? PAPER_SENSOR_TRAINING : CPU_SENSOR_TRAINING;
   if (input.size !== 'paper' && input.size !== 'cpu') {
     throw new UserInputError(`invalid sensor model size "${String(input.size)}": expected cpu or paper`);
   }
-  return { ...preset, ...input.overrides, variant: input.variant, seed: input.seed };
+  // Augmentation fields merge one by one, so an override of one keeps the preset's others.
+  const augmentation = { ...preset.augmentation, ...input.overrides?.augmentation };
+  return { ...preset, ...input.overrides, augmentation, variant: input.variant, seed: input.seed };
 }
 
 /** Sensor-classifier activities: training on the GPU-class queue and evaluation. */

@@ -185,6 +185,21 @@ export const sensorStageConfigSchema = z
     learningRate: z.number().positive().max(1).optional(),
     /** `constant`, or `cosine` to decay the rate to 0 over training. */
     learningRateSchedule: z.enum(['constant', 'cosine']).optional(),
+    /**
+     * Random changes of each training image (`augmentImage` in
+     * src/sensors/train.ts). Fields left out keep the preset's values.
+     * `keepFrame` moves only the content inside the image's frame, and
+     * `maxGamma` draws a gamma from 1/maxGamma to maxGamma (1 for none).
+     */
+    augmentation: z
+      .object({
+        maxRotationDegrees: z.number().min(0).max(180).optional(),
+        maxShiftPx: z.number().int().min(0).max(512).optional(),
+        maxGamma: z.number().min(1).max(16).optional(),
+        keepFrame: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     /** Evaluate the test split under rotation, occlusion and noise as well; off for a quick run. */
     robustness: z.boolean().default(true),
   })
