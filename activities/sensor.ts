@@ -18,7 +18,7 @@ import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
 
 
-/** Settings that replace those of the size preset; augmentation fields left out keep the preset's. */
+/** Settings that replace those of the size preset. Augmentation fields left out keep the preset's. */
 export type SensorSettingOverrides = Partial<Omit<SensorTrainingSettings, 'variant' | 'seed' | 'augmentation'>> & {
   augmentation?: Partial<SensorTrainingSettings['augmentation']>;
 };
