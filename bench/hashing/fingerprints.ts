@@ -219,6 +219,12 @@ function parseOptions(): {
     if (!Number.isInteger(value) || value < minimum) throw new UserInputError(`--${name} must be an integer of at least ${minimum}, but got "${text}"`);
     return value;
   };
+  // The fit checks the ranges of the within-class options, so the flags are only checked to be numbers here.
+  const finite = (name: string, text: string): number => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) throw new UserInputError(`--${name} must be a number, but got "${text}"`);
+    return value;
+  };
   const alignment = values.alignment.split(',').map((setting) => {
     if (setting !== 'off' && setting !== 'on') throw new UserInputError(`--alignment takes off, on or off,on, but got "${values.alignment}"`);
     return setting;
@@ -251,8 +257,8 @@ function parseOptions(): {
     trainOn: parseTrainingSources(values['train-on']),
     withinClass: parseWithinClassMode(values['within-class']),
     withinClassCopies: integer('within-class-copies', values['within-class-copies'], 1),
-    withinClassRegularization: Number(values['within-class-regularization']),
-    withinClassExponent: Number(values['within-class-exponent']),
+    withinClassRegularization: finite('within-class-regularization', values['within-class-regularization']),
+    withinClassExponent: finite('within-class-exponent', values['within-class-exponent']),
     hasherSeeds: values['hasher-seeds'].split(',').map((text) => integer('hasher-seeds', text, 0)),
   };
 }
