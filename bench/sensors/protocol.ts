@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     .option('--max-shift <px>', 'random shift of each training image in model-input pixels, up to this distance along each axis', String(MAX_SHIFT_PX))
     .option('--max-gamma <factor>', 'random gamma of each training image\'s gray levels, log-uniform from 1/factor to factor; 1 for none', String(MAX_GAMMA))
     .option('--no-keep-frame', 'rotate and shift the whole training image, frame included, instead of only the content inside its frame')
+    .option('--max-frame-rotation <degrees>', 'with keep-frame: also turn the whole training image, frame included, by up to this angle either way', '0')
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -127,12 +128,16 @@ async function main(): Promise<void> {
   let imageSizePx = input === 'whole' ? inputSizePx : 384;
   if (options.imageSize !== undefined) imageSizePx = Number(options.imageSize);
   if (!(Number(options.maxGamma) >= 1)) throw new Error(`invalid --max-gamma "${options.maxGamma}": expected a number of at least 1 (1 turns gamma off)`);
+  if (!(Number(options.maxFrameRotation) >= 0)) throw new Error(`invalid --max-frame-rotation "${options.maxFrameRotation}": expected an angle of at least 0 degrees`);
+  if (Number(options.maxFrameRotation) > 0 && !options.keepFrame) {
+    throw new Error('--max-frame-rotation applies only with keep-frame moves; remove --no-keep-frame, or use --max-rotation to turn the whole image');
+  }
   const inputSettings = {
     input,
     inputSizePx,
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
-    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame ? { keepFrame: true } : {}) },
+    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame ? { keepFrame: true } : {}), ...(Number(options.maxFrameRotation) > 0 ? { maxFrameRotationDegrees: Number(options.maxFrameRotation) } : {}) },
   };
 
   const sections: string[] = [];
@@ -251,7 +256,7 @@ async function main(): Promise<void> {
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
   const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -189,7 +189,8 @@ export const sensorStageConfigSchema = z
      * Random changes of each training image (`augmentImage` in
      * src/sensors/train.ts). Fields left out keep the preset's values.
      * `keepFrame` moves only the content inside the image's frame, and
-     * `maxGamma` draws a gamma from 1/maxGamma to maxGamma (1 for none).
+     * `maxFrameRotationDegrees` then turns the whole image by up to that
+     * angle. `maxGamma` draws a gamma from 1/maxGamma to maxGamma (1 for none).
      */
     augmentation: z
       .object({
@@ -197,6 +198,7 @@ export const sensorStageConfigSchema = z
         maxShiftPx: z.number().int().min(0).max(512).optional(),
         maxGamma: z.number().min(1).max(16).optional(),
         keepFrame: z.boolean().optional(),
+        maxFrameRotationDegrees: z.number().min(0).max(180).optional(),
       })
       .strict()
       .optional(),

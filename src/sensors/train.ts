@@ -66,9 +66,10 @@ export interface SensorTrainingSettings {
    * Random rotation and shift of every training image, zero for none, and
    * an optional random gamma of its gray levels (see `applyGamma`), absent
    * or 1 for none. `keepFrame` moves only the content inside the image's
-   * frame (see `augmentImage`).
+   * frame (see `augmentImage`), and `maxFrameRotationDegrees` then turns
+   * the whole image, frame included, by up to that angle.
    */
-  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number; keepFrame?: boolean };
+  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number; keepFrame?: boolean; maxFrameRotationDegrees?: number };
   /**
    * Repeats the training images of smaller sensors in each epoch until every
    * sensor has as many as the largest, so a sensor with one training image
@@ -244,6 +245,7 @@ export function epochSampleIndices(labels: number[], balanceSensors: boolean): n
  * above 1. With `keepFrame`, only the content inside the image's frame (its
  * foreground box against `fillValue`) moves, so the frame keeps its size and
  * position, and the content's uncovered pixels get the median of its border.
+ * `maxFrameRotationDegrees` then turns the whole image by a small angle.
  */
 export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom, fillValue: number = WHITE): GrayImage {
   const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
@@ -255,6 +257,10 @@ export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['a
     const content = cropImage(image, frame);
     result = { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.slice() };
     pasteImage(result, rotateAndShift(content, angleDegrees, shiftX, shiftY, borderMedian(content)), frame.left, frame.top);
+    const maxFrameRotationDegrees = limits.maxFrameRotationDegrees ?? 0;
+    if (maxFrameRotationDegrees > 0) {
+      result = rotateImage(result, { angleDegrees: (random.nextUniform() * 2 - 1) * maxFrameRotationDegrees, fillValue });
+    }
   } else {
     result = rotateAndShift(image, angleDegrees, shiftX, shiftY, fillValue);
   }
@@ -377,6 +383,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     augment_max_shift_px: settings.augmentation.maxShiftPx,
     ...(settings.augmentation.maxGamma !== undefined ? { augment_max_gamma: settings.augmentation.maxGamma } : {}),
     ...(settings.augmentation.keepFrame !== undefined ? { augment_keep_frame: String(settings.augmentation.keepFrame) } : {}),
+    ...(settings.augmentation.maxFrameRotationDegrees !== undefined ? { augment_max_frame_rotation_degrees: settings.augmentation.maxFrameRotationDegrees } : {}),
     balance_sensors: String(settings.balanceSensors),
     seed: settings.seed,
     optimizer: 'adam',

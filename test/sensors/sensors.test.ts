@@ -143,6 +143,12 @@ describe('sensor training frame', () => {
     assert.ok(moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0));
   });
 
+  it('maxFrameRotationDegrees turns kept frame', () => {
+    const image = framedPrint();
+    const moved = augmentImage(image, { maxRotationDegrees: 0, maxShiftPx: 0, keepFrame: true, maxFrameRotationDegrees: 10 }, new TrainingRandom(8), 0);
+    assert.ok(moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0));
+  });
+
   it('borderMedian reads only the outermost pixels', () => {
     const image = { widthPx: 4, heightPx: 4, pixels: Uint8Array.from([9, 9, 9, 9, 9, 0, 0, 9, 9, 0, 0, 9, 9, 9, 9, 200]) };
     assert.equal(borderMedian(image), 9);
