@@ -210,6 +210,14 @@ export const sensorStageConfigSchema = z
     if (new Set(sensor.variants).size !== sensor.variants.length) {
       context.addIssue({ code: 'custom', path: ['variants'], message: 'must not list a variant twice' });
     }
+    const augmentation = sensor.augmentation;
+    if ((augmentation?.maxFrameRotationDegrees ?? 0) > 0 && augmentation?.keepFrame !== true) {
+      context.addIssue({
+        code: 'custom',
+        path: ['augmentation', 'maxFrameRotationDegrees'],
+        message: 'applies only with keepFrame: true. Set keepFrame: true, or use maxRotationDegrees to turn the whole image',
+      });
+    }
   });
 
 /** The `alignment` section: training of the affine alignment network on synthetic warps of the training fingers. */

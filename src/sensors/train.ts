@@ -319,7 +319,8 @@ export function applyGamma(image: GrayImage, gamma: number): GrayImage {
 
 /** Returns whether the augmentation limits change a training image at all. */
 function augments(limits: SensorTrainingSettings['augmentation']): boolean {
-  return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1;
+  const turnsFrame = limits.keepFrame === true && (limits.maxFrameRotationDegrees ?? 0) > 0;
+  return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1 || turnsFrame;
 }
 
 /** One training input before batching: the image or crop, and in `patches-and-whole` mode the resized whole image. */

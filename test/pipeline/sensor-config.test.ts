@@ -14,6 +14,8 @@ describe('sensor stage augmentation config', () => {
     assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { maxGamma: 0.5 } }), /maxGamma/);
     assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { maxShiftPx: 2.5 } }), /maxShiftPx/);
     assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { gamma: 2 } }), /gamma/);
+    assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { maxFrameRotationDegrees: 2 } }), /maxFrameRotationDegrees[\s\S]*applies only with keepFrame: true/);
+    assert.equal(sensorStageConfigSchema.parse({ augmentation: { keepFrame: true, maxFrameRotationDegrees: 2 } }).augmentation?.maxFrameRotationDegrees, 2);
   });
 
   it('merges augmentation overrides with the preset', () => {

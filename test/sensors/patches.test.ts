@@ -158,7 +158,7 @@ describe('sensor patch training input', () => {
     assert.deepEqual(view.wholeImage, resizeImage(image, { widthPx: 32, heightPx: 32 }));
   });
 
-  it('rotation fills uncovered pixels with the canvas gray and crops stay on the print', () => {
+  it('rotation fill matches canvas gray', () => {
     const image = paddedPrint(120, 60, 100, 0);
     const settings = { input: 'patches' as const, inputSizePx: 32, augmentation: { maxRotationDegrees: 10, maxShiftPx: 0 } };
     const random = new TrainingRandom(4);
@@ -167,6 +167,13 @@ describe('sensor patch training input', () => {
       // The print's gray levels are 60–209, so a crop inside the print has no canvas pixel; a white fill would show as 255.
       assert.ok(crop.pixels.every((value) => value !== 255), `draw ${draw} has white fill`);
     }
+  });
+
+  it('frame rotation alone augments', () => {
+    const image = paddedPrint(120, 60, 100, 0);
+    const settings = { input: 'whole' as const, inputSizePx: 120, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0, keepFrame: true, maxFrameRotationDegrees: 10 } };
+    const view = trainingInput(image, settings, new TrainingRandom(9), 0);
+    assert.notDeepEqual(view.image.pixels, image.pixels);
   });
 
   it('whole mode keeps image', () => {
