@@ -34,6 +34,7 @@ import {
   type SensorInputMode,
   type SensorModelVariant,
   type SensorTableRow,
+  type SensorTrainingSettings,
 } from '../../src/sensors';
 
 const DATA_VARIANTS = ['full', 'central-patch-on-white'] as const;
@@ -132,12 +133,17 @@ async function main(): Promise<void> {
   if (Number(options.maxFrameRotation) > 0 && !options.keepFrame) {
     throw new Error('--max-frame-rotation applies only with keep-frame moves; remove --no-keep-frame, or use --max-rotation to turn the whole image');
   }
+  // Options at their "off" value stay out of the settings, so earlier models keep their content hashes.
+  const augmentation: SensorTrainingSettings['augmentation'] = { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift) };
+  if (Number(options.maxGamma) !== 1) augmentation.maxGamma = Number(options.maxGamma);
+  if (options.keepFrame) augmentation.keepFrame = true;
+  if (Number(options.maxFrameRotation) > 0) augmentation.maxFrameRotationDegrees = Number(options.maxFrameRotation);
   const inputSettings = {
     input,
     inputSizePx,
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
-    augmentation: { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift), ...(Number(options.maxGamma) !== 1 ? { maxGamma: Number(options.maxGamma) } : {}), ...(options.keepFrame ? { keepFrame: true } : {}), ...(Number(options.maxFrameRotation) > 0 ? { maxFrameRotationDegrees: Number(options.maxFrameRotation) } : {}) },
+    augmentation,
   };
 
   const sections: string[] = [];

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { cropImage, encodePng, preparedCanvasGray, resizeImage, type GrayImage } from '../imaging';
-import { classifierInputMode, type SensorClassifier } from './classifier';
-import { imagesToBatch, patchesToBatch } from './dataset';
-import { gridPatches, usesPatches } from './patches';
+import { encodePng, type GrayImage } from '../imaging';
+import { classifierInputMode, gridPatchBatch, type SensorClassifier } from './classifier';
+import { imagesToBatch } from './dataset';
+import { usesPatches } from './patches';
 
 /** Default layers to draw: the last convolution of VGG blocks 1 and 3, and the ends of ResNet stages 2 and 3. */
 export const DEFAULT_FEATURE_MAP_LAYERS: Readonly<Record<'shallow' | 'deep', string[]>> = {
@@ -66,11 +66,9 @@ export function renderFeatureMaps(classifier: SensorClassifier, image: GrayImage
   const probe = tf.model({ inputs: classifier.model.inputs, outputs });
   const pngs: Record<string, Uint8Array> = {};
   tf.tidy(() => {
-    const { inputSizePx } = classifier.metadata;
-    const mode = classifierInputMode(classifier.metadata);
-    const crop = usesPatches(mode) ? cropImage(image, gridPatches(image, inputSizePx, 1, preparedCanvasGray(classifier.metadata.preprocess))[0]) : image;
-    const wholeImages = mode === 'patches-and-whole' ? [resizeImage(image, { widthPx: inputSizePx, heightPx: inputSizePx })] : undefined;
-    const batch = usesPatches(mode) ? patchesToBatch([crop], wholeImages, classifier.metadata) : imagesToBatch([image], classifier.metadata);
+    // A 1 × 1 grid is the central crop.
+    const patchMode = usesPatches(classifierInputMode(classifier.metadata));
+    const batch = patchMode ? gridPatchBatch([image], { ...classifier.metadata, testPatchGrid: 1 }) : imagesToBatch([image], classifier.metadata);
     const activations = probe.predict(batch);
     const list = Array.isArray(activations) ? activations : [activations];
     list.forEach((activation, index) => {

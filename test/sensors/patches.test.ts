@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../../src/config/errors';
-import { WHITE, createGrayImage, cropImage, pasteImage, preprocessImage, resizeImage, type GrayImage } from '../../src/imaging';
+import { WHITE, createGrayImage, cropImage, encodePng, pasteImage, preprocessImage, resizeImage, type GrayImage } from '../../src/imaging';
 import { buildShallowSensorModel } from '../../src/models';
 import {
   CPU_SENSOR_TRAINING,
@@ -15,7 +15,9 @@ import {
   predictLabels,
   predictProbabilities,
   predictSensor,
+  renderFeatureMaps,
   sampleRandomPatch,
+  tileFeatureMap,
   trainingInput,
   type PatchRectangle,
   type SensorClassifier,
@@ -288,6 +290,14 @@ describe('sensor patch voting', function () {
       assert.ok(Math.abs(row[label] - mean) < 1e-5, `sensor ${label}: ${row[label]} against ${mean}`);
     }
     model.dispose();
+  });
+
+  it('feature maps use central crop', () => {
+    const image = sensorImage(1, 40, 'maps');
+    const [centre] = gridPatches(image, 16, 1);
+    const probe = tf.model({ inputs: classifier.model.inputs, outputs: classifier.model.getLayer('block1_conv1').output as tf.SymbolicTensor });
+    const expected = tf.tidy(() => encodePng(tileFeatureMap((probe.predict(imagesToBatch([cropImage(image, centre)], classifier.metadata)) as tf.Tensor).squeeze([0]) as tf.Tensor3D)));
+    assert.deepEqual(renderFeatureMaps(classifier, image, ['block1_conv1']).block1_conv1, expected);
   });
 
   it('rejects query smaller than patch after preparation', () => {
