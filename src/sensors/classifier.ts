@@ -116,10 +116,10 @@ export function predictProbabilities(classifier: SensorClassifier, images: GrayI
 }
 
 /**
- * Builds the model input of prepared images for the patch modes: the
+ * Builds the patch-mode model input of prepared images: the
  * `testPatchGrid`² grid crops of each image, placed against the canvas gray
- * of the training data, and in `patches-and-whole` each stacked with the
- * whole image resized to the crop size.
+ * of the training data. In `patches-and-whole` each crop is stacked with
+ * the whole image resized to the crop size.
  */
 export function gridPatchBatch(images: GrayImage[], metadata: SensorClassifierMetadata): tf.Tensor4D {
   const gridSide = metadata.testPatchGrid ?? 1;

@@ -39,7 +39,7 @@ describe('gallery index stage', () => {
   });
   afterEach(() => rmSync(folder, { recursive: true, force: true }));
 
-  it('makes a cached index current again after another run published to the same name', async () => {
+  it('cached rerun makes index current', async () => {
     const buildGalleryIndex = createRetrievalActivities(deps).buildGalleryIndex;
     const run = (codeShardKeys: string[], modelVersion: string) =>
       new MockActivityEnvironment().run(buildGalleryIndex, { codeShardKeys, index: { name: 'shared-name', shardCount: 1 }, codeLengthBits: 32, modelVersion }) as ReturnType<typeof buildGalleryIndex>;
