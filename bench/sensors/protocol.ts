@@ -23,6 +23,7 @@ import {
   CPU_SENSOR_TRAINING,
   SENSOR_INPUT_MODES,
   confusionMatrixMarkdown,
+  misclassifiedMarkdown,
   evaluateSensorRun,
   formatPercent,
   loadSensorSplits,
@@ -35,6 +36,7 @@ import {
   type SensorModelVariant,
   type SensorTableRow,
   type SensorTrainingSettings,
+  usesPatches,
 } from '../../src/sensors';
 
 const DATA_VARIANTS = ['full', 'central-patch-on-white'] as const;
@@ -49,6 +51,8 @@ const WHOLE_INPUT_SIZE_PX = 128;
 
 /** Default fixed-scale reference side: 560 px, the longest image side in these data sets (Biometrika FX2000, 296×560). */
 const FIXED_SCALE_REFERENCE_SIDE_PX = 560;
+/** Default prepared image side of the modes that need more than the model input: the frame view and the patch modes. */
+const PREPARED_SIZE_PX = 384;
 const ALL_MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
 
 /**
@@ -78,9 +82,10 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of splits and perturbations, and of training unless --train-seed is set', '7')
     .option('--train-seed <n>', 'seed of weights, crops and batch order; defaults to --seed')
     .option('--epochs <n>', 'training epochs', String(CPU_SENSOR_TRAINING.epochs))
-    .option('--image-size <px>', 'side of the prepared images in pixels (default: the model input side for whole input, 384 for the patch modes)')
-    .option('--input <mode>', 'whole (resize the prepared image to the model input), patches (crops of the prepared image) or patches-and-whole (crops stacked with the resized whole image)', CPU_SENSOR_TRAINING.input)
-    .option('--input-size <px>', `model input side in pixels; the crop side in patch mode (default: ${WHOLE_INPUT_SIZE_PX} for whole input, ${CPU_SENSOR_TRAINING.inputSizePx} for the patch modes)`)
+    .option('--image-size <px>', `side of the prepared images in pixels (default: the model input side for whole input, ${PREPARED_SIZE_PX} for the other modes)`)
+    .option('--input <mode>', 'whole (resize the prepared image to the model input), whole-and-frame (stacked with the image\'s frame stretched to the input), patches (crops of the prepared image) or patches-and-whole (crops stacked with the resized whole image)', CPU_SENSOR_TRAINING.input)
+    .option('--input-size <px>', `model input side in pixels; the crop side in patch mode (default: ${WHOLE_INPUT_SIZE_PX} for the whole modes, ${CPU_SENSOR_TRAINING.inputSizePx} for the patch modes)`)
+    .option('--equalize-frame', 'whole-and-frame: equalize the histogram of the frame view')
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
     .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
     .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; equalizeFrame?: boolean; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -119,14 +124,14 @@ async function main(): Promise<void> {
   for (const variant of modelVariants) {
     if (!ALL_MODEL_VARIANTS.includes(variant)) throw new Error(`invalid --variants entry "${variant}": expected ${ALL_MODEL_VARIANTS.join(' or ')}`);
   }
-  const inputSizePx = Number(options.inputSize ?? (input === 'whole' ? WHOLE_INPUT_SIZE_PX : CPU_SENSOR_TRAINING.inputSizePx));
+  const inputSizePx = Number(options.inputSize ?? (usesPatches(input) ? CPU_SENSOR_TRAINING.inputSizePx : WHOLE_INPUT_SIZE_PX));
   if (options.fixedScaleReference !== undefined && options.fit !== 'fixed-scale') {
     throw new Error(`--fixed-scale-reference applies only to --fit fixed-scale, but --fit is "${options.fit}"; remove it or pass --fit fixed-scale`);
   }
   const fixedScaleReferenceSidePx = options.fit === 'fixed-scale' ? Number(options.fixedScaleReference ?? FIXED_SCALE_REFERENCE_SIDE_PX) : undefined;
 
-  // Whole input resizes the print once, at preparation; patches need prepared images larger than a crop.
-  let imageSizePx = input === 'whole' ? inputSizePx : 384;
+  // Whole input resizes the print once, at preparation; the frame view and patches need prepared images larger than the input.
+  let imageSizePx = input === 'whole' ? inputSizePx : PREPARED_SIZE_PX;
   if (options.imageSize !== undefined) imageSizePx = Number(options.imageSize);
   if (!(Number(options.maxGamma) >= 1)) throw new Error(`invalid --max-gamma "${options.maxGamma}": expected a number of at least 1 (1 turns gamma off)`);
   if (!(Number(options.maxFrameRotation) >= 0)) throw new Error(`invalid --max-frame-rotation "${options.maxFrameRotation}": expected an angle of at least 0 degrees`);
@@ -144,6 +149,7 @@ async function main(): Promise<void> {
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
     augmentation,
+    ...(options.equalizeFrame === true ? { equalizeFrame: true } : {}),
   };
 
   const sections: string[] = [];
@@ -250,16 +256,19 @@ async function main(): Promise<void> {
         '',
         robustnessTableMarkdown(Object.fromEntries(modelVariants.map((variant) => [variant, (results[variant] as VariantResult).robustness]))),
         '',
-        ...modelVariants.flatMap((variant) => [`Confusion matrix, ${variant}:`, '', confusionMatrixMarkdown((results[variant] as VariantResult).evaluation), '']),
+        ...modelVariants.flatMap((variant) => {
+          const { evaluation } = results[variant] as VariantResult;
+          return [`Confusion matrix, ${variant}:`, '', confusionMatrixMarkdown(evaluation), '', misclassifiedMarkdown(evaluation), ''];
+        }),
       ].join('\n'),
     );
   }
 
   if (options.prepareOnly === true) return;
   const inputText =
-    input !== 'whole'
+    usesPatches(input)
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
-      : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images`;
+      : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images${input === 'whole-and-frame' ? `, stacked with the ${options.equalizeFrame === true ? 'equalized ' : ''}frame view` : ''}`;
   const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
   const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;

@@ -167,14 +167,17 @@ export const sensorStageConfigSchema = z
     epochs: z.number().int().positive().max(1000).optional(),
     batchSize: z.number().int().positive().max(1024).optional(),
     /**
-     * `whole` resizes each prepared image to the model input. `patches` cuts
+     * `whole` resizes each prepared image to the model input.
+     * `whole-and-frame` stacks on it the image's frame, its foreground box
+     * against the canvas, stretched to the model input. `patches` cuts
      * crops of the model input size from the prepared image without
      * resizing, and classifies an image by averaging the softmax of a grid of
      * crops. `patches-and-whole` also stacks the resized whole image on each
      * crop. The patch modes need prepared images (data.imageSizePx) at least
-     * as large as inputSizePx.
+     * as large as inputSizePx, and the frame view gains from prepared images
+     * larger than the model input.
      */
-    input: z.enum(['whole', 'patches', 'patches-and-whole']).optional(),
+    input: z.enum(['whole', 'whole-and-frame', 'patches', 'patches-and-whole']).optional(),
     /** Side of the square model input, in pixels; the crop side in the patch modes. */
     inputSizePx: z.number().int().min(16).max(512).optional(),
     /** Patch modes: random crops taken from each training image per epoch. */

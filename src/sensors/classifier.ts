@@ -3,8 +3,8 @@ import { UserInputError } from '../config/errors';
 import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, decodeImage, preparedCanvasGray, preprocessImage, resizeImage, type GrayImage, type PreprocessOptions } from '../imaging';
 import { ObjectNotFoundError, type ObjectStore } from '../storage';
 import { loadModelFromStore, saveModelToStore } from '../training';
-import { imagesToBatch, patchesToBatch } from './dataset';
-import { averagePatchProbabilities, cropGridPatches, type SensorInputMode } from './patches';
+import { imagesToBatch, stackedViewsToBatch } from './dataset';
+import { averagePatchProbabilities, cropGridPatches, frameView, usesPatches, type SensorInputMode } from './patches';
 
 export type SensorModelVariant = 'shallow' | 'deep';
 
@@ -19,10 +19,12 @@ export interface SensorClassifierMetadata {
   sensors: string[];
   /** Model input side; in the patch modes also the side of each crop. */
   inputSizePx: number;
-  /** Channels of each view; `patches-and-whole` models take twice as many. */
+  /** Channels of each view; `whole-and-frame` and `patches-and-whole` models take twice as many. */
   channels: number;
   /** Input mode; classifiers written before patch input have none and read as `whole`. */
   input?: SensorInputMode;
+  /** `whole-and-frame`: the frame view's histogram is equalized. */
+  equalizeFrame?: boolean;
   /** Patch modes: the test crops of an image form a grid of this side, whose softmax outputs are averaged. */
   testPatchGrid?: number;
   widthMultiplier: number;
@@ -85,34 +87,43 @@ function imagesPerPatchBatch(cropsPerImage: number): number {
 
 /**
  * Returns the softmax probabilities of every prepared image, one row per
- * image in the order of `metadata.sensors`. In whole mode each image is
- * resized to the model input. In the patch modes each image contributes the
- * `testPatchGrid`² crops of `cropGridPatches` (each stacked with the resized
- * whole image in `patches-and-whole`), and its row is the mean of their
- * softmax outputs.
+ * image in the order of `metadata.sensors`. The whole modes take one input
+ * per image (`modelInputBatch`). In the patch modes each image contributes
+ * the `testPatchGrid`² crops of `cropGridPatches`, and its row is the mean
+ * of their softmax outputs.
  */
 export function predictProbabilities(classifier: SensorClassifier, images: GrayImage[], batchSize = 64): Float32Array[] {
   const { metadata } = classifier;
   const classCount = metadata.sensors.length;
-  const rows: Float32Array[] = [];
-
-  if (classifierInputMode(metadata) === 'whole') {
-    for (let start = 0; start < images.length; start += batchSize) {
-      const values = tf.tidy(() => (classifier.model.predict(imagesToBatch(images.slice(start, start + batchSize), metadata)) as tf.Tensor).dataSync());
-      rows.push(...averagePatchProbabilities(values, { cropsPerImage: 1, classCount }));
-    }
-    return rows;
-  }
-
-  const gridSide = metadata.testPatchGrid ?? 1;
+  const patches = usesPatches(classifierInputMode(metadata));
+  const gridSide = patches ? (metadata.testPatchGrid ?? 1) : 1;
   const cropsPerImage = gridSide * gridSide;
-  const imagesPerBatch = imagesPerPatchBatch(cropsPerImage);
+  const imagesPerBatch = patches ? imagesPerPatchBatch(cropsPerImage) : batchSize;
+  const rows: Float32Array[] = [];
   for (let start = 0; start < images.length; start += imagesPerBatch) {
     const chunk = images.slice(start, start + imagesPerBatch);
-    const values = tf.tidy(() => (classifier.model.predict(gridPatchBatch(chunk, metadata)) as tf.Tensor).dataSync());
+    const values = tf.tidy(() => (classifier.model.predict(modelInputBatch(chunk, metadata)) as tf.Tensor).dataSync());
     rows.push(...averagePatchProbabilities(values, { cropsPerImage, classCount }));
   }
   return rows;
+}
+
+/**
+ * Builds the model input of prepared images in the classifier's input
+ * mode: each image resized (`whole`), stacked with its frame view
+ * (`whole-and-frame`), or cut into its test crop grid (the patch modes,
+ * see `gridPatchBatch`).
+ */
+export function modelInputBatch(images: GrayImage[], metadata: SensorClassifierMetadata): tf.Tensor4D {
+  const mode = classifierInputMode(metadata);
+  if (usesPatches(mode)) return gridPatchBatch(images, metadata);
+  if (mode === 'whole') return imagesToBatch(images, metadata);
+  const canvasGray = preparedCanvasGray(metadata.preprocess);
+  return stackedViewsToBatch(
+    images,
+    images.map((image) => frameView(image, metadata.inputSizePx, canvasGray, metadata.equalizeFrame === true)),
+    metadata,
+  );
 }
 
 /**
@@ -129,7 +140,7 @@ export function gridPatchBatch(images: GrayImage[], metadata: SensorClassifierMe
     metadata.input === 'patches-and-whole'
       ? images.flatMap((image) => Array<GrayImage>(gridSide * gridSide).fill(resizeImage(image, { widthPx: metadata.inputSizePx, heightPx: metadata.inputSizePx })))
       : undefined;
-  return patchesToBatch(crops, wholeImages, metadata);
+  return stackedViewsToBatch(crops, wholeImages, metadata);
 }
 
 /** Checks the shape of a query tensor [height, width, channels] against the classifier's channels. */
@@ -163,7 +174,8 @@ function prepareQueryImage(classifier: SensorClassifier, image: GrayImage | Uint
 
 /**
  * Converts a prepared query tensor [height, width, channels] with values in
- * [0, 1] to a gray image of the prepared size, for patch input: the first
+ * [0, 1] to a gray image of the prepared size, for the input modes other
+ * than `whole`, which build their views from the prepared image: the first
  * channel is kept, scaled to 0–255, and another size is resized bilinearly.
  */
 function tensorToPreparedImage(classifier: SensorClassifier, image: tf.Tensor3D): GrayImage {
@@ -200,7 +212,7 @@ export function queryToBatch(classifier: SensorClassifier, image: GrayImage | Ui
   });
 }
 
-/** Returns the softmax probabilities of one query, averaged over the test crop grid in patch mode. */
+/** Returns the softmax probabilities of one query, averaged over the test crop grid in the patch modes. */
 function queryProbabilities(classifier: SensorClassifier, image: GrayImage | Uint8Array | tf.Tensor3D): Float32Array {
   if (classifierInputMode(classifier.metadata) === 'whole') {
     return tf.tidy(() => (classifier.model.predict(queryToBatch(classifier, image)) as tf.Tensor).dataSync() as Float32Array);
@@ -214,8 +226,9 @@ function queryProbabilities(classifier: SensorClassifier, image: GrayImage | Uin
 
 /**
  * Predicts the sensor that captured one image, with its softmax confidence.
- * Queries are prepared as in `queryToBatch`; in patch mode the prediction
- * averages the softmax outputs of the test crop grid, as the evaluation does.
+ * Queries are prepared as in `queryToBatch`, and the model input is built
+ * as the evaluation builds it (`modelInputBatch`), so in the patch modes the
+ * prediction averages the softmax outputs of the test crop grid.
  */
 export function predictSensor(classifier: SensorClassifier, image: GrayImage | Uint8Array | tf.Tensor3D): SensorPrediction {
   const probabilities = queryProbabilities(classifier, image);

@@ -103,16 +103,17 @@ export function imagesToBatch(images: GrayImage[], options: { inputSizePx: numbe
 }
 
 /**
- * Converts crops to a float batch like `imagesToBatch`. With `wholeImages`,
- * the batch has twice the channels: the crop's channels first, then those of
- * the matching whole image, resized to the crop size.
+ * Converts views to a float batch like `imagesToBatch`. With `stacked`, the
+ * batch has twice the channels: each view's channels first, then those of
+ * its stacked view (the whole image of a crop, or the frame of a whole
+ * image), resized to the input size.
  */
-export function patchesToBatch(crops: GrayImage[], wholeImages: GrayImage[] | undefined, options: { inputSizePx: number; channels: number }): tf.Tensor4D {
-  if (wholeImages === undefined) return imagesToBatch(crops, options);
-  if (wholeImages.length !== crops.length) {
-    throw new Error(`got ${wholeImages.length} whole images for ${crops.length} crops; expected one each`);
+export function stackedViewsToBatch(views: GrayImage[], stacked: GrayImage[] | undefined, options: { inputSizePx: number; channels: number }): tf.Tensor4D {
+  if (stacked === undefined) return imagesToBatch(views, options);
+  if (stacked.length !== views.length) {
+    throw new Error(`got ${stacked.length} stacked views for ${views.length} views; expected one each`);
   }
-  return tf.tidy(() => tf.concat([imagesToBatch(crops, options), imagesToBatch(wholeImages, options)], 3));
+  return tf.tidy(() => tf.concat([imagesToBatch(views, options), imagesToBatch(stacked, options)], 3));
 }
 
 /** One-hot labels [n, numSensors]. */

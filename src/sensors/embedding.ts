@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { GrayImage } from '../imaging';
 import { createFeatureMatrix, type FeatureMatrix } from '../hashing/feature-matrix';
 import { normalizeFeatureRow } from '../pipeline/features';
-import { classifierInputMode, gridPatchBatch, type SensorClassifier } from './classifier';
-import { imagesToBatch } from './dataset';
+import { classifierInputMode, modelInputBatch, type SensorClassifier } from './classifier';
+import { usesPatches } from './patches';
 
 /** Images per model call, which bounds memory. */
 const EMBEDDING_BATCH_SIZE = 32;
@@ -20,22 +20,22 @@ export function penultimateModel(classifier: SensorClassifier): tf.LayersModel {
 
 /**
  * Computes the penultimate-layer embedding of every prepared image from the
- * input the classifier takes: the whole image resized in whole mode, or the mean over
- * the test crop grid in the patch modes. Each row is centred and scaled to
+ * input the classifier takes (`modelInputBatch`): one input per image in the
+ * whole modes, or the mean over the test crop grid in the patch modes. Each row is centred and scaled to
  * unit L2 norm, like the other hashing features.
  */
 export function sensorEmbeddingFeatures(classifier: SensorClassifier, embedder: tf.LayersModel, images: GrayImage[]): FeatureMatrix {
   const { metadata } = classifier;
   const dimension = (embedder.outputs[0].shape[1] as number | null) ?? 0;
   const data = new Float32Array(images.length * dimension);
-  const patchMode = classifierInputMode(metadata) !== 'whole';
+  const patchMode = usesPatches(classifierInputMode(metadata));
   const gridSide = patchMode ? (metadata.testPatchGrid ?? 1) : 1;
   const cropsPerImage = gridSide * gridSide;
 
   for (let start = 0; start < images.length; start += EMBEDDING_BATCH_SIZE) {
     const chunk = images.slice(start, start + EMBEDDING_BATCH_SIZE);
     const values = tf.tidy(() => {
-      const batch = patchMode ? gridPatchBatch(chunk, metadata) : imagesToBatch(chunk, metadata);
+      const batch = modelInputBatch(chunk, metadata);
       return (embedder.predict(batch) as tf.Tensor).dataSync();
     });
     chunk.forEach((_, offset) => {

@@ -5,7 +5,7 @@ import { loadSensorClassifier } from './classifier';
 import { loadSensorSplits, type SensorSplits } from './dataset';
 import { ROBUSTNESS_PERTURBATIONS, evaluateRobustness, evaluateSensorClassifier, type RobustnessRow, type SensorEvaluation } from './evaluate';
 import { DEFAULT_FEATURE_MAP_LAYERS, renderFeatureMaps } from './feature-maps';
-import { confusionMatrixMarkdown, metricKeyPart, robustnessTableMarkdown, sensorEvaluationMetrics } from './report';
+import { confusionMatrixMarkdown, metricKeyPart, misclassifiedMarkdown, robustnessTableMarkdown, sensorEvaluationMetrics } from './report';
 
 export interface EvaluateSensorRunRequest {
   store: ObjectStore;
@@ -69,6 +69,8 @@ export async function evaluateSensorRun(request: EvaluateSensorRunRequest, loade
         `# Sensor classifier ${classifier.metadata.variant} (${classifier.metadata.preprocess.variant})`,
         '',
         confusionMatrixMarkdown(evaluation),
+        '',
+        misclassifiedMarkdown(evaluation),
         '',
         robustness.length > 0 ? robustnessTableMarkdown({ [classifier.metadata.variant]: robustness }) : '',
       ].join('\n'),

@@ -13,6 +13,15 @@ export interface SensorEvaluation {
   /** Correct classifications over all test images, as a fraction in [0, 1]. */
   aggregateCcr: number;
   testImages: number;
+  /** Test images whose predicted sensor is wrong, in test order; present when the images' ids were given. */
+  misclassified?: MisclassifiedImage[];
+}
+
+/** One wrongly classified test image. */
+export interface MisclassifiedImage {
+  id: string;
+  actual: string;
+  predicted: string;
 }
 
 /** A perturbation of the robustness tables. */
@@ -80,10 +89,16 @@ export function predictLabels(classifier: SensorClassifier, images: GrayImage[],
   });
 }
 
-/** Computes CCR per sensor, aggregate CCR and the confusion matrix from true and predicted labels. */
-export function summarizePredictions(sensors: string[], actual: number[], predicted: number[]): SensorEvaluation {
+/**
+ * Computes CCR per sensor, aggregate CCR and the confusion matrix from true
+ * and predicted labels, and with the images' `ids` the list of misclassified images.
+ */
+export function summarizePredictions(sensors: string[], actual: number[], predicted: number[], ids?: string[]): SensorEvaluation {
   if (actual.length !== predicted.length) {
     throw new Error(`got ${predicted.length} predictions for ${actual.length} test images`);
+  }
+  if (ids !== undefined && ids.length !== actual.length) {
+    throw new Error(`got ${ids.length} image ids for ${actual.length} test images`);
   }
   const confusion = sensors.map(() => sensors.map(() => 0));
   actual.forEach((label, index) => confusion[label][predicted[index]]++);
@@ -95,7 +110,11 @@ export function summarizePredictions(sensors: string[], actual: number[], predic
     ccrBySensor[sensor] = total === 0 ? Number.NaN : confusion[row][row] / total;
     correct += confusion[row][row];
   });
-  return { sensors, confusion, ccrBySensor, aggregateCcr: actual.length === 0 ? Number.NaN : correct / actual.length, testImages: actual.length };
+  const evaluation: SensorEvaluation = { sensors, confusion, ccrBySensor, aggregateCcr: actual.length === 0 ? Number.NaN : correct / actual.length, testImages: actual.length };
+  if (ids !== undefined) {
+    evaluation.misclassified = ids.flatMap((id, index) => (actual[index] === predicted[index] ? [] : [{ id, actual: sensors[actual[index]], predicted: sensors[predicted[index]] }]));
+  }
+  return evaluation;
 }
 
 /** Evaluates a classifier on test samples, optionally perturbed with a seeded generator per image. */
@@ -112,6 +131,7 @@ export function evaluateSensorClassifier(
     classifier.metadata.sensors,
     samples.map((sample) => sample.label),
     predicted,
+    samples.map((sample) => sample.id),
   );
 }
 

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { encodePng, type GrayImage } from '../imaging';
-import { classifierInputMode, gridPatchBatch, type SensorClassifier } from './classifier';
-import { imagesToBatch } from './dataset';
-import { usesPatches } from './patches';
+import { modelInputBatch, type SensorClassifier } from './classifier';
 
 /** Default layers to draw: the last convolution of VGG blocks 1 and 3, and the ends of ResNet stages 2 and 3. */
 export const DEFAULT_FEATURE_MAP_LAYERS: Readonly<Record<'shallow' | 'deep', string[]>> = {
@@ -66,9 +64,8 @@ export function renderFeatureMaps(classifier: SensorClassifier, image: GrayImage
   const probe = tf.model({ inputs: classifier.model.inputs, outputs });
   const pngs: Record<string, Uint8Array> = {};
   tf.tidy(() => {
-    // A 1 × 1 grid is the central crop.
-    const patchMode = usesPatches(classifierInputMode(classifier.metadata));
-    const batch = patchMode ? gridPatchBatch([image], { ...classifier.metadata, testPatchGrid: 1 }) : imagesToBatch([image], classifier.metadata);
+    // In the patch modes a 1 × 1 grid is the central crop.
+    const batch = modelInputBatch([image], { ...classifier.metadata, testPatchGrid: 1 });
     const activations = probe.predict(batch);
     const list = Array.isArray(activations) ? activations : [activations];
     list.forEach((activation, index) => {

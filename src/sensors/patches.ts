@@ -1,28 +1,32 @@
 import { UserInputError } from '../config/errors';
-import { WHITE, cropImage, type GrayImage } from '../imaging';
+import { WHITE, cropImage, equalizeHistogram, resizeImage, type GrayImage } from '../imaging';
 
 /**
  * Input mode of a sensor classifier. `whole` resizes the whole
- * prepared image to the model input. `patches` cuts crops of the model
- * input size from the prepared image without resizing, so the network gets
- * the sensor's texture at the prepared resolution. It trains on random
- * crops and averages the softmax outputs of a fixed grid of crops at test
- * time. `patches-and-whole` cuts the same crops and stacks each one
- * with the whole prepared image resized to the crop size, so every input
- * also carries the print's shape and background.
+ * prepared image to the model input. `whole-and-frame` stacks that with a
+ * second view: the image's frame (its foreground box against the canvas)
+ * stretched to the model input, so a small print on a large canvas keeps
+ * its ridge texture while the first view keeps its size and shape.
+ * `patches` cuts crops of the model input size from the prepared image
+ * without resizing, so the network gets the sensor's texture at the
+ * prepared resolution. It trains on random crops and averages the softmax
+ * outputs of a fixed grid of crops at test time. `patches-and-whole` cuts
+ * the same crops and stacks each one with the whole prepared image resized
+ * to the crop size, so every input also carries the print's shape and
+ * background.
  */
-export type SensorInputMode = 'whole' | 'patches' | 'patches-and-whole';
+export type SensorInputMode = 'whole' | 'whole-and-frame' | 'patches' | 'patches-and-whole';
 
-export const SENSOR_INPUT_MODES: readonly SensorInputMode[] = ['whole', 'patches', 'patches-and-whole'];
+export const SENSOR_INPUT_MODES: readonly SensorInputMode[] = ['whole', 'whole-and-frame', 'patches', 'patches-and-whole'];
 
 /** Returns true for the modes that cut crops from the prepared image. */
 export function usesPatches(mode: SensorInputMode): boolean {
-  return mode !== 'whole';
+  return mode === 'patches' || mode === 'patches-and-whole';
 }
 
-/** Returns the model's input channels: the image channels, doubled when the whole image is stacked on each crop. */
+/** Returns the model's input channels: the image channels, doubled in the modes that stack a second view. */
 export function modelInputChannels(mode: SensorInputMode, channels: number): number {
-  return mode === 'patches-and-whole' ? 2 * channels : channels;
+  return mode === 'patches-and-whole' || mode === 'whole-and-frame' ? 2 * channels : channels;
 }
 
 /** Top-left corner and size of one crop, in pixels of the prepared image. */
@@ -125,6 +129,16 @@ export function sampleRandomPatch(image: GrayImage, patchSizePx: number, random:
     widthPx: patchSizePx,
     heightPx: patchSizePx,
   };
+}
+
+/**
+ * Returns the frame view of `whole-and-frame` input: the image's foreground
+ * box against `canvasGray`, stretched to `sizePx` × `sizePx`, and with
+ * `equalize` its histogram equalized.
+ */
+export function frameView(image: GrayImage, sizePx: number, canvasGray: number = WHITE, equalize = false): GrayImage {
+  const view = resizeImage(cropImage(image, foregroundBox(image, canvasGray)), { widthPx: sizePx, heightPx: sizePx });
+  return equalize ? equalizeHistogram(view) : view;
 }
 
 /** Returns `count` evenly spaced integers from `min` to `max`, or the midpoint when `count` is 1. */

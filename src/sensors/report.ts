@@ -34,6 +34,13 @@ export function confusionMatrixMarkdown(evaluation: SensorEvaluation): string {
   return lines.join('\n');
 }
 
+/** Lists the misclassified test images as Markdown bullets, `id: actual → predicted`, or one line when there are none. */
+export function misclassifiedMarkdown(evaluation: SensorEvaluation): string {
+  const misclassified = evaluation.misclassified ?? [];
+  if (misclassified.length === 0) return evaluation.misclassified === undefined ? 'Misclassified images: not recorded.' : 'Misclassified images: none.';
+  return ['Misclassified images:', '', ...misclassified.map((image) => `- \`${image.id}\`: ${image.actual} → ${image.predicted}`)].join('\n');
+}
+
 /** One sensor's row in the results tables: where it comes from and its test CCR per model. */
 export interface SensorTableRow {
   dataset: string;

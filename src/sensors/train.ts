@@ -26,8 +26,8 @@ import {
   type SensorClassifierMetadata,
   type SensorModelVariant,
 } from './classifier';
-import { imagesToBatch, labelsToOneHot, loadSensorSplits, patchesToBatch, type SensorSample, type SensorSplits } from './dataset';
-import { SENSOR_INPUT_MODES, foregroundBox, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
+import { labelsToOneHot, loadSensorSplits, stackedViewsToBatch, type SensorSample, type SensorSplits } from './dataset';
+import { SENSOR_INPUT_MODES, foregroundBox, frameView, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
 
 /** Bumped when a change to training alters its output, so finished models are not reused across the change. */
 export const SENSOR_TRAINING_CODE_VERSION = 2;
@@ -35,20 +35,26 @@ export const SENSOR_TRAINING_CODE_VERSION = 2;
 export interface SensorTrainingSettings {
   variant: SensorModelVariant;
   /**
-   * `whole` resizes each prepared image to the model input. `patches`
-   * trains on random crops of the model input size cut from the prepared
+   * `whole` resizes each prepared image to the model input, and
+   * `whole-and-frame` stacks on it the image's frame stretched to the model
+   * input (see `frameView`). `patches` trains on random crops of the model input size cut from the prepared
    * image without resizing, and classifies an image by averaging the
    * softmax outputs of a grid of crops. `patches-and-whole` also stacks the
    * resized whole image on every crop as extra channels.
    */
   input: SensorInputMode;
-  /** Model input side. Whole mode resizes prepared images of another size to it; the patch modes cut crops of this side. */
+  /** Model input side. The whole modes resize prepared images of another size to it; the patch modes cut crops of this side. */
   inputSizePx: number;
+  /**
+   * `whole-and-frame`: equalizes the histogram of the frame view, so that
+   * view shows texture without the print's brightness. Absent for no.
+   */
+  equalizeFrame?: boolean;
   /** Patch modes: random crops taken from every training image in each epoch. */
   trainPatchesPerImage: number;
   /** Patch modes: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
   testPatchGrid: number;
-  /** Channels of each view (the gray value repeated); `patches-and-whole` models take twice as many. */
+  /** Channels of each view (the gray value repeated); `whole-and-frame` and `patches-and-whole` models take twice as many. */
   channels: number;
   widthMultiplier: number;
   epochs: number;
@@ -176,6 +182,9 @@ function validateSettings(settings: SensorTrainingSettings): void {
   }
   if (!SENSOR_INPUT_MODES.includes(settings.input)) {
     throw new UserInputError(`invalid sensor training setting input "${String(settings.input)}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
+  }
+  if (settings.equalizeFrame === true && settings.input !== 'whole-and-frame') {
+    throw new UserInputError(`invalid sensor training setting equalizeFrame: it applies only to input whole-and-frame, but input is ${settings.input}; remove equalizeFrame or set input to whole-and-frame`);
   }
   if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
     throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);
@@ -323,33 +332,42 @@ function augments(limits: SensorTrainingSettings['augmentation']): boolean {
   return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1 || turnsFrame;
 }
 
-/** One training input before batching: the image or crop, and in `patches-and-whole` mode the resized whole image. */
+/**
+ * One training input before batching: the image or crop, and the view
+ * stacked on it as extra channels, which is the frame view in
+ * `whole-and-frame` and the resized whole image in `patches-and-whole`.
+ */
 export interface TrainingView {
   image: GrayImage;
-  wholeImage?: GrayImage;
+  stacked?: GrayImage;
 }
 
 /**
- * Returns one training input: the image after random augmentation, and in
- * the patch modes a random crop of the model input size from it, placed by
- * `sampleRandomPatch`.
+ * Returns one training input: the image after random augmentation with its
+ * frame view in `whole-and-frame`, and in the patch modes a random crop of
+ * the model input size from it, placed by `sampleRandomPatch`.
  */
-export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
+export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation' | 'equalizeFrame'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
   const augmented = augments(settings.augmentation) ? augmentImage(image, settings.augmentation, random, fillValue) : image;
-  if (!usesPatches(settings.input)) return { image: augmented };
+  if (!usesPatches(settings.input)) return wholeView(augmented, settings, fillValue);
 
   const crop = cropImage(augmented, sampleRandomPatch(augmented, settings.inputSizePx, random, fillValue));
   if (settings.input === 'patches') return { image: crop };
-  return { image: crop, wholeImage: resizeImage(augmented, { widthPx: settings.inputSizePx, heightPx: settings.inputSizePx }) };
+  return { image: crop, stacked: resizeImage(augmented, { widthPx: settings.inputSizePx, heightPx: settings.inputSizePx }) };
 }
 
-/** Converts training views to one batch, stacking the whole images as extra channels when the views have them. */
+/** Returns the view of an image in the whole modes: the image, with its frame view in `whole-and-frame`. */
+function wholeView(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'equalizeFrame'>, fillValue: number): TrainingView {
+  return settings.input === 'whole-and-frame' ? { image, stacked: frameView(image, settings.inputSizePx, fillValue, settings.equalizeFrame === true) } : { image };
+}
+
+/** Converts training views to one batch, with the stacked views as extra channels when the views have them. */
 function viewsToBatch(views: TrainingView[], settings: SensorTrainingSettings): tf.Tensor4D {
-  const wholeImages = views.map((view) => view.wholeImage);
-  const complete = wholeImages.every((wholeImage) => wholeImage !== undefined);
-  return patchesToBatch(
+  const stacked = views.map((view) => view.stacked);
+  const complete = stacked.every((view) => view !== undefined);
+  return stackedViewsToBatch(
     views.map((view) => view.image),
-    complete ? (wholeImages as GrayImage[]) : undefined,
+    complete ? (stacked as GrayImage[]) : undefined,
     settings,
   );
 }
@@ -369,6 +387,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     variant: settings.variant,
     input_mode: settings.input,
     input_size_px: settings.inputSizePx,
+    ...(settings.equalizeFrame !== undefined ? { equalize_frame: String(settings.equalizeFrame) } : {}),
     train_patches_per_image: settings.trainPatchesPerImage,
     test_patch_grid: settings.testPatchGrid,
     channels: settings.channels,
@@ -460,11 +479,12 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
 
   const patches = usesPatches(settings.input);
   if (patches) validatePatchSizes(splits.train, settings.inputSizePx);
-  // Patch mode cuts new crops every step, so only whole mode keeps the resized training images as one tensor.
+  const canvasGray = preparedCanvasGray(splits.preprocess);
+  // The patch modes cut new crops every step, so only the whole modes keep their training inputs as one tensor.
   const inputs = patches
     ? tf.zeros([0, settings.inputSizePx, settings.inputSizePx, modelInputChannels(settings.input, settings.channels)])
-    : imagesToBatch(
-        splits.train.map((sample) => sample.image),
+    : viewsToBatch(
+        splits.train.map((sample) => wholeView(sample.image, settings, canvasGray)),
         settings,
       );
   const targets = labelsToOneHot(
@@ -477,7 +497,6 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
   );
   const epochIndices = patches ? Array.from({ length: settings.trainPatchesPerImage }, () => imageIndices).flat() : imageIndices;
   const augment = augments(settings.augmentation);
-  const canvasGray = preparedCanvasGray(splits.preprocess);
   const sampleCount = epochIndices.length;
   const batchSize = Math.min(settings.batchSize, sampleCount);
   const batchesPerEpoch = Math.ceil(sampleCount / batchSize);
@@ -536,6 +555,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
       inputSizePx: settings.inputSizePx,
       channels: settings.channels,
       input: settings.input,
+      ...(settings.equalizeFrame !== undefined ? { equalizeFrame: settings.equalizeFrame } : {}),
       testPatchGrid: settings.testPatchGrid,
       widthMultiplier: settings.widthMultiplier,
       parameterCount,

@@ -11,7 +11,7 @@ import {
   imagesToBatch,
   learningRateAt,
   patchPositionRange,
-  patchesToBatch,
+  stackedViewsToBatch,
   predictLabels,
   predictProbabilities,
   predictSensor,
@@ -149,7 +149,7 @@ describe('sensor patch training input', () => {
     const view = trainingInput(image, settings, new TrainingRandom(9));
     const expected = sampleRandomPatch(image, 32, new TrainingRandom(9));
     assert.deepEqual(view.image, cropImage(image, expected));
-    assert.equal(view.wholeImage, undefined);
+    assert.equal(view.stacked, undefined);
   });
 
   it('patches-and-whole adds resized image', () => {
@@ -157,7 +157,7 @@ describe('sensor patch training input', () => {
     const settings = { input: 'patches-and-whole' as const, inputSizePx: 32, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 } };
     const view = trainingInput(image, settings, new TrainingRandom(9));
     assert.deepEqual(view.image, cropImage(image, sampleRandomPatch(image, 32, new TrainingRandom(9))));
-    assert.deepEqual(view.wholeImage, resizeImage(image, { widthPx: 32, heightPx: 32 }));
+    assert.deepEqual(view.stacked, resizeImage(image, { widthPx: 32, heightPx: 32 }));
   });
 
   it('rotation fill matches canvas gray', () => {
@@ -282,7 +282,7 @@ describe('sensor patch voting', function () {
     const image = sensorImage(0, 40, 'stacked');
     const whole = resizeImage(image, { widthPx: 16, heightPx: 16 });
     const crops = gridPatches(image, 16, 2).map((rectangle) =>
-      tf.tidy(() => Array.from((model.predict(patchesToBatch([cropImage(image, rectangle)], [whole], stacked.metadata)) as tf.Tensor).dataSync())),
+      tf.tidy(() => Array.from((model.predict(stackedViewsToBatch([cropImage(image, rectangle)], [whole], stacked.metadata)) as tf.Tensor).dataSync())),
     );
     const [row] = predictProbabilities(stacked, [image]);
     for (let label = 0; label < sensors.length; label++) {

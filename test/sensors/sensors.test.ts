@@ -15,6 +15,7 @@ import {
   predictSensor,
   renderFeatureMaps,
   tileFeatureMap,
+  misclassifiedMarkdown,
   summarizePredictions,
   trainSensorClassifier,
   validateSensorCounts,
@@ -190,6 +191,17 @@ describe('sensor evaluation summary', () => {
     assert.equal(summary.ccrBySensor.a, 2 / 3);
     assert.equal(summary.ccrBySensor.b, 1);
     assert.equal(summary.aggregateCcr, 4 / 5);
+  });
+
+  it('lists misclassified images', () => {
+    const summary = summarizePredictions(['a', 'b'], [0, 0, 1, 1], [0, 1, 0, 1], ['x1', 'x2', 'y1', 'y2']);
+    assert.deepEqual(summary.misclassified, [
+      { id: 'x2', actual: 'a', predicted: 'b' },
+      { id: 'y1', actual: 'b', predicted: 'a' },
+    ]);
+    assert.equal(misclassifiedMarkdown(summary), 'Misclassified images:\n\n- `x2`: a → b\n- `y1`: b → a');
+    assert.equal(misclassifiedMarkdown(summarizePredictions(['a', 'b'], [0, 1], [0, 1], ['x1', 'y1'])), 'Misclassified images: none.');
+    assert.throws(() => summarizePredictions(['a', 'b'], [0, 1], [0, 1], ['x1']), /got 1 image ids for 2 test images/);
   });
 
   it('balancing repeats smaller sensors', () => {
