@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     .option('--max-gamma <factor>', 'random gamma of each training image\'s gray levels, log-uniform from 1/factor to factor; 1 for none', String(MAX_GAMMA))
     .option('--no-keep-frame', 'rotate and shift the whole training image, frame included, instead of only the content inside its frame')
     .option('--max-frame-rotation <degrees>', 'with keep-frame: also turn the whole training image, frame included, by up to this angle either way', '0')
+    .option('--max-contrast <factor>', 'with keep-frame: random contrast of the content against white, log-uniform from 1/factor to factor; 1 for none', '1')
     .option('--variants <list>', 'comma-separated networks: shallow, deep', ALL_MODEL_VARIANTS.join(','))
     .option('--width <multiplier>', 'width multiplier of the convolutions', String(CPU_SENSOR_TRAINING.widthMultiplier))
     .option('--experiment <name>', 'MLflow experiment', 'whorl-sensor')
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; equalizeFrame?: boolean; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; equalizeFrame?: boolean; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; maxContrast: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -135,6 +136,10 @@ async function main(): Promise<void> {
   if (options.imageSize !== undefined) imageSizePx = Number(options.imageSize);
   if (!(Number(options.maxGamma) >= 1)) throw new Error(`invalid --max-gamma "${options.maxGamma}": expected a number of at least 1 (1 turns gamma off)`);
   if (!(Number(options.maxFrameRotation) >= 0)) throw new Error(`invalid --max-frame-rotation "${options.maxFrameRotation}": expected an angle of at least 0 degrees`);
+  if (!(Number(options.maxContrast) >= 1)) throw new Error(`invalid --max-contrast "${options.maxContrast}": expected a number of at least 1 (1 turns contrast changes off)`);
+  if (Number(options.maxContrast) > 1 && !options.keepFrame) {
+    throw new Error('--max-contrast applies only with keep-frame moves, because outside the frame it would change the canvas; remove --no-keep-frame');
+  }
   if (Number(options.maxFrameRotation) > 0 && !options.keepFrame) {
     throw new Error('--max-frame-rotation applies only with keep-frame moves; remove --no-keep-frame, or use --max-rotation to turn the whole image');
   }
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
   if (Number(options.maxGamma) !== 1) augmentation.maxGamma = Number(options.maxGamma);
   if (options.keepFrame) augmentation.keepFrame = true;
   if (Number(options.maxFrameRotation) > 0) augmentation.maxFrameRotationDegrees = Number(options.maxFrameRotation);
+  if (Number(options.maxContrast) !== 1) augmentation.maxContrast = Number(options.maxContrast);
   const inputSettings = {
     input,
     inputSizePx,
@@ -271,7 +277,7 @@ async function main(): Promise<void> {
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images${input === 'whole-and-frame' ? `, stacked with the ${options.equalizeFrame === true ? 'equalized ' : ''}frame view` : ''}`;
   const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${Number(options.maxContrast) > 1 ? `, contrast against white from 1/${options.maxContrast} to ${options.maxContrast}` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -193,7 +193,9 @@ export const sensorStageConfigSchema = z
      * src/sensors/train.ts). Fields left out keep the preset's values.
      * `keepFrame` moves only the content inside the image's frame, and
      * `maxFrameRotationDegrees` then turns the whole image by up to that
-     * angle. `maxGamma` draws a gamma from 1/maxGamma to maxGamma (1 for none).
+     * angle. `maxContrast` (with keepFrame) scales the content's contrast
+     * against white by a factor from 1/maxContrast to maxContrast, and
+     * `maxGamma` draws a gamma from 1/maxGamma to maxGamma (1 for none).
      */
     augmentation: z
       .object({
@@ -202,6 +204,7 @@ export const sensorStageConfigSchema = z
         maxGamma: z.number().min(1).max(16).optional(),
         keepFrame: z.boolean().optional(),
         maxFrameRotationDegrees: z.number().min(0).max(180).optional(),
+        maxContrast: z.number().min(1).max(16).optional(),
       })
       .strict()
       .optional(),
@@ -219,6 +222,13 @@ export const sensorStageConfigSchema = z
         code: 'custom',
         path: ['augmentation', 'maxFrameRotationDegrees'],
         message: 'applies only with keepFrame: true. Set keepFrame: true, or use maxRotationDegrees to turn the whole image',
+      });
+    }
+    if ((augmentation?.maxContrast ?? 1) > 1 && augmentation?.keepFrame !== true) {
+      context.addIssue({
+        code: 'custom',
+        path: ['augmentation', 'maxContrast'],
+        message: 'applies only with keepFrame: true, because outside the frame it would change the canvas. Set keepFrame: true, or remove maxContrast',
       });
     }
   });

@@ -73,9 +73,11 @@ export interface SensorTrainingSettings {
    * an optional random gamma of its gray levels (see `applyGamma`), absent
    * or 1 for none. `keepFrame` moves only the content inside the image's
    * frame (see `augmentImage`), and `maxFrameRotationDegrees` then turns
-   * the whole image, frame included, by up to that angle.
+   * the whole image, frame included, by up to that angle. `maxContrast`
+   * (keep-frame only) scales the content's contrast against white by a
+   * random factor (see `applyContrast`).
    */
-  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number; keepFrame?: boolean; maxFrameRotationDegrees?: number };
+  augmentation: { maxRotationDegrees: number; maxShiftPx: number; maxGamma?: number; keepFrame?: boolean; maxFrameRotationDegrees?: number; maxContrast?: number };
   /**
    * Repeats the training images of smaller sensors in each epoch until every
    * sensor has as many as the largest, so a sensor with one training image
@@ -254,7 +256,9 @@ export function epochSampleIndices(labels: number[], balanceSensors: boolean): n
  * above 1. With `keepFrame`, only the content inside the image's frame (its
  * foreground box against `fillValue`) moves, so the frame keeps its size and
  * position, and the content's uncovered pixels get the median of its border.
- * `maxFrameRotationDegrees` then turns the whole image by a small angle.
+ * `maxContrast` then scales the content's contrast against white by a
+ * factor c with ln c uniform in [−ln maxContrast, ln maxContrast], and
+ * `maxFrameRotationDegrees` turns the whole image by a small angle.
  */
 export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['augmentation'], random: TrainingRandom, fillValue: number = WHITE): GrayImage {
   const angleDegrees = (random.nextUniform() * 2 - 1) * limits.maxRotationDegrees;
@@ -265,7 +269,11 @@ export function augmentImage(image: GrayImage, limits: SensorTrainingSettings['a
     const frame = foregroundBox(image, fillValue);
     const content = cropImage(image, frame);
     result = { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.slice() };
-    pasteImage(result, rotateAndShift(content, angleDegrees, shiftX, shiftY, borderMedian(content)), frame.left, frame.top);
+    let moved = rotateAndShift(content, angleDegrees, shiftX, shiftY, borderMedian(content));
+    const maxContrast = limits.maxContrast ?? 1;
+    // Drawn only when set, so settings without it keep their random sequence.
+    if (maxContrast > 1) moved = applyContrast(moved, Math.exp((random.nextUniform() * 2 - 1) * Math.log(maxContrast)));
+    pasteImage(result, moved, frame.left, frame.top);
     const maxFrameRotationDegrees = limits.maxFrameRotationDegrees ?? 0;
     if (maxFrameRotationDegrees > 0) {
       result = rotateImage(result, { angleDegrees: (random.nextUniform() * 2 - 1) * maxFrameRotationDegrees, fillValue });
@@ -326,10 +334,22 @@ export function applyGamma(image: GrayImage, gamma: number): GrayImage {
   return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
 }
 
+/**
+ * Scales every pixel's darkness by `factor`: v → 255 − factor × (255 − v),
+ * clipped to 0–255. White stays white; a factor below 1 fades the ridges
+ * as a light touch does, and one above 1 darkens them as a firm press does.
+ */
+export function applyContrast(image: GrayImage, factor: number): GrayImage {
+  if (!(factor > 0 && Number.isFinite(factor))) throw new RangeError(`expected contrast factor to be a positive finite number, but got ${factor}`);
+  const lookup = new Uint8Array(256);
+  for (let level = 0; level < 256; level++) lookup[level] = Math.max(0, Math.min(WHITE, Math.round(WHITE - factor * (WHITE - level))));
+  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
+}
+
 /** Returns whether the augmentation limits change a training image at all. */
 function augments(limits: SensorTrainingSettings['augmentation']): boolean {
-  const turnsFrame = limits.keepFrame === true && (limits.maxFrameRotationDegrees ?? 0) > 0;
-  return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1 || turnsFrame;
+  const insideFrame = limits.keepFrame === true && ((limits.maxFrameRotationDegrees ?? 0) > 0 || (limits.maxContrast ?? 1) > 1);
+  return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1 || insideFrame;
 }
 
 /**
@@ -404,6 +424,7 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     ...(settings.augmentation.maxGamma !== undefined ? { augment_max_gamma: settings.augmentation.maxGamma } : {}),
     ...(settings.augmentation.keepFrame !== undefined ? { augment_keep_frame: String(settings.augmentation.keepFrame) } : {}),
     ...(settings.augmentation.maxFrameRotationDegrees !== undefined ? { augment_max_frame_rotation_degrees: settings.augmentation.maxFrameRotationDegrees } : {}),
+    ...(settings.augmentation.maxContrast !== undefined ? { augment_max_contrast: settings.augmentation.maxContrast } : {}),
     balance_sensors: String(settings.balanceSensors),
     seed: settings.seed,
     optimizer: 'adam',

@@ -16,6 +16,9 @@ describe('sensor stage augmentation config', () => {
     assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { gamma: 2 } }), /gamma/);
     assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { maxFrameRotationDegrees: 2 } }), /maxFrameRotationDegrees[\s\S]*applies only with keepFrame: true/);
     assert.equal(sensorStageConfigSchema.parse({ augmentation: { keepFrame: true, maxFrameRotationDegrees: 2 } }).augmentation?.maxFrameRotationDegrees, 2);
+    assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { maxContrast: 3 } }), /maxContrast[\s\S]*applies only with keepFrame: true/);
+    assert.throws(() => sensorStageConfigSchema.parse({ augmentation: { keepFrame: true, maxContrast: 0.5 } }), /maxContrast/);
+    assert.equal(sensorStageConfigSchema.parse({ augmentation: { keepFrame: true, maxContrast: 3 } }).augmentation?.maxContrast, 3);
   });
 
   it('merges augmentation overrides with the preset', () => {

@@ -4,6 +4,7 @@ import { UserInputError } from '../../src/config/errors';
 import { addRandomNoise, createRandom, encodePng, occludePixels, rotateImage, type GrayImage } from '../../src/imaging';
 import {
   CPU_SENSOR_TRAINING,
+  applyContrast,
   applyGamma,
   augmentImage,
   borderMedian,
@@ -148,6 +149,31 @@ describe('sensor training frame', () => {
     const image = framedPrint();
     const moved = augmentImage(image, { maxRotationDegrees: 0, maxShiftPx: 0, keepFrame: true, maxFrameRotationDegrees: 10 }, new TrainingRandom(8), 0);
     assert.ok(moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0));
+  });
+
+  it('contrast changes only the content', () => {
+    const image = framedPrint();
+    const random = new TrainingRandom(5);
+    const factors = new Set<number>();
+    for (let draw = 0; draw < 20; draw++) {
+      const changed = augmentImage(image, { maxRotationDegrees: 0, maxShiftPx: 0, keepFrame: true, maxContrast: 2 }, random, 0);
+      assert.ok(
+        changed.pixels.every((value, index) => image.pixels[index] !== 0 || value === 0),
+        `draw ${draw} changed the canvas`,
+      );
+      // Level 155 is 100 below white; a factor in [1/2, 2] puts it between 55 and 205.
+      const index = image.pixels.indexOf(155);
+      assert.ok(changed.pixels[index] >= 55 && changed.pixels[index] <= 205, `level 155 became ${changed.pixels[index]}`);
+      factors.add(changed.pixels[index]);
+    }
+    assert.ok(factors.size > 5, `only ${factors.size} distinct levels in 20 draws`);
+  });
+
+  it('applyContrast scales darkness against white', () => {
+    const levels: GrayImage = { widthPx: 3, heightPx: 1, pixels: Uint8Array.from([0, 155, 255]) };
+    assert.deepEqual([...applyContrast(levels, 0.5).pixels], [128, 205, 255]);
+    assert.deepEqual([...applyContrast(levels, 2).pixels], [0, 55, 255]);
+    assert.throws(() => applyContrast(levels, Number.NaN), /expected contrast factor to be a positive finite number, but got NaN/);
   });
 
   it('borderMedian reads only the outermost pixels', () => {
