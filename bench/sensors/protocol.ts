@@ -85,7 +85,6 @@ async function main(): Promise<void> {
     .option('--image-size <px>', `side of the prepared images in pixels (default: the model input side for whole input, ${PREPARED_SIZE_PX} for the other modes)`)
     .option('--input <mode>', 'whole (resize the prepared image to the model input), whole-and-frame (stacked with the image\'s frame stretched to the input), patches (crops of the prepared image) or patches-and-whole (crops stacked with the resized whole image)', CPU_SENSOR_TRAINING.input)
     .option('--input-size <px>', `model input side in pixels; the crop side in patch mode (default: ${WHOLE_INPUT_SIZE_PX} for the whole modes, ${CPU_SENSOR_TRAINING.inputSizePx} for the patch modes)`)
-    .option('--equalize-frame', 'whole-and-frame: equalize the histogram of the frame view')
     .option('--patches-per-image <n>', 'patch mode: random training crops per image and epoch', String(CPU_SENSOR_TRAINING.trainPatchesPerImage))
     .option('--test-grid <n>', 'patch mode: side of the grid of test crops per image', String(CPU_SENSOR_TRAINING.testPatchGrid))
     .option('--max-rotation <degrees>', 'random rotation of each training image, up to this angle either way', String(CPU_SENSOR_TRAINING.augmentation.maxRotationDegrees))
@@ -106,7 +105,7 @@ async function main(): Promise<void> {
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; equalizeFrame?: boolean; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; maxContrast: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; maxContrast: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -155,7 +154,6 @@ async function main(): Promise<void> {
     trainPatchesPerImage: Number(options.patchesPerImage),
     testPatchGrid: Number(options.testGrid),
     augmentation,
-    ...(options.equalizeFrame === true ? { equalizeFrame: true } : {}),
   };
 
   const sections: string[] = [];
@@ -274,7 +272,7 @@ async function main(): Promise<void> {
   const inputText =
     usesPatches(input)
       ? `${inputSettings.inputSizePx}-pixel ${input} of ${imageSizePx}-pixel prepared images (${inputSettings.trainPatchesPerImage} random training crops per image and epoch, ${inputSettings.testPatchGrid}×${inputSettings.testPatchGrid} test crops)`
-      : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images${input === 'whole-and-frame' ? `, stacked with the ${options.equalizeFrame === true ? 'equalized ' : ''}frame view` : ''}`;
+      : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images${input === 'whole-and-frame' ? ', stacked with the frame view' : ''}`;
   const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
   const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${Number(options.maxContrast) > 1 ? `, contrast against white from 1/${options.maxContrast} to ${options.maxContrast}` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;

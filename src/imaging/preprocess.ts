@@ -39,29 +39,6 @@ export function normalizeIntensity(image: GrayImage, options: { lowPercentile?: 
   return { widthPx: image.widthPx, heightPx: image.heightPx, pixels };
 }
 
-/**
- * Equalizes the histogram of an image: each gray level maps to 255 times the
- * share of pixels at or below it, with the darkest level present mapped to
- * 0. A flat image is returned unchanged.
- */
-export function equalizeHistogram(image: GrayImage): GrayImage {
-  const histogram = new Uint32Array(256);
-  for (const value of image.pixels) histogram[value]++;
-  const total = image.pixels.length;
-  let darkest = 0;
-  while (darkest < 255 && histogram[darkest] === 0) darkest++;
-  const darkestCount = histogram[darkest];
-  if (darkestCount === total) return { ...image, pixels: image.pixels.slice() };
-
-  const lookup = new Uint8Array(256);
-  let cumulative = 0;
-  for (let level = 0; level < 256; level++) {
-    cumulative += histogram[level];
-    lookup[level] = Math.round((Math.max(0, cumulative - darkestCount) * 255) / (total - darkestCount));
-  }
-  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
-}
-
 /** Copies `source` onto `target` with its top-left corner at (left, top), clipping at the edges. */
 export function pasteImage(target: GrayImage, source: GrayImage, left: number, top: number): void {
   for (let y = Math.max(0, -top); y < source.heightPx && y + top < target.heightPx; y++) {

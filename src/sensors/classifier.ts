@@ -23,8 +23,6 @@ export interface SensorClassifierMetadata {
   channels: number;
   /** Input mode; classifiers written before patch input have none and read as `whole`. */
   input?: SensorInputMode;
-  /** `whole-and-frame`: the frame view's histogram is equalized. */
-  equalizeFrame?: boolean;
   /** Patch modes: the test crops of an image form a grid of this side, whose softmax outputs are averaged. */
   testPatchGrid?: number;
   widthMultiplier: number;
@@ -121,7 +119,7 @@ export function modelInputBatch(images: GrayImage[], metadata: SensorClassifierM
   const canvasGray = preparedCanvasGray(metadata.preprocess);
   return stackedViewsToBatch(
     images,
-    images.map((image) => frameView(image, metadata.inputSizePx, canvasGray, metadata.equalizeFrame === true)),
+    images.map((image) => frameView(image, metadata.inputSizePx, canvasGray)),
     metadata,
   );
 }

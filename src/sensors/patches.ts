@@ -1,5 +1,5 @@
 import { UserInputError } from '../config/errors';
-import { WHITE, cropImage, equalizeHistogram, resizeImage, type GrayImage } from '../imaging';
+import { WHITE, cropImage, resizeImage, type GrayImage } from '../imaging';
 
 /**
  * Input mode of a sensor classifier. `whole` resizes the whole
@@ -133,12 +133,10 @@ export function sampleRandomPatch(image: GrayImage, patchSizePx: number, random:
 
 /**
  * Returns the frame view of `whole-and-frame` input: the image's foreground
- * box against `canvasGray`, stretched to `sizePx` × `sizePx`, and with
- * `equalize` its histogram equalized.
+ * box against `canvasGray`, stretched to `sizePx` × `sizePx`.
  */
-export function frameView(image: GrayImage, sizePx: number, canvasGray: number = WHITE, equalize = false): GrayImage {
-  const view = resizeImage(cropImage(image, foregroundBox(image, canvasGray)), { widthPx: sizePx, heightPx: sizePx });
-  return equalize ? equalizeHistogram(view) : view;
+export function frameView(image: GrayImage, sizePx: number, canvasGray: number = WHITE): GrayImage {
+  return resizeImage(cropImage(image, foregroundBox(image, canvasGray)), { widthPx: sizePx, heightPx: sizePx });
 }
 
 /** Returns `count` evenly spaced integers from `min` to `max`, or the midpoint when `count` is 1. */

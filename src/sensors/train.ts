@@ -45,11 +45,6 @@ export interface SensorTrainingSettings {
   input: SensorInputMode;
   /** Model input side. The whole modes resize prepared images of another size to it; the patch modes cut crops of this side. */
   inputSizePx: number;
-  /**
-   * `whole-and-frame`: equalizes the histogram of the frame view, so that
-   * view shows texture without the print's brightness. Absent for no.
-   */
-  equalizeFrame?: boolean;
   /** Patch modes: random crops taken from every training image in each epoch. */
   trainPatchesPerImage: number;
   /** Patch modes: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
@@ -184,9 +179,6 @@ function validateSettings(settings: SensorTrainingSettings): void {
   }
   if (!SENSOR_INPUT_MODES.includes(settings.input)) {
     throw new UserInputError(`invalid sensor training setting input "${String(settings.input)}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
-  }
-  if (settings.equalizeFrame === true && settings.input !== 'whole-and-frame') {
-    throw new UserInputError(`invalid sensor training setting equalizeFrame: it applies only to input whole-and-frame, but input is ${settings.input}; remove equalizeFrame or set input to whole-and-frame`);
   }
   if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
     throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);
@@ -367,7 +359,7 @@ export interface TrainingView {
  * frame view in `whole-and-frame`, and in the patch modes a random crop of
  * the model input size from it, placed by `sampleRandomPatch`.
  */
-export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation' | 'equalizeFrame'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
+export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'augmentation'>, random: TrainingRandom, fillValue: number = WHITE): TrainingView {
   const augmented = augments(settings.augmentation) ? augmentImage(image, settings.augmentation, random, fillValue) : image;
   if (!usesPatches(settings.input)) return wholeView(augmented, settings, fillValue);
 
@@ -377,8 +369,8 @@ export function trainingInput(image: GrayImage, settings: Pick<SensorTrainingSet
 }
 
 /** Returns the view of an image in the whole modes: the image, with its frame view in `whole-and-frame`. */
-function wholeView(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx' | 'equalizeFrame'>, fillValue: number): TrainingView {
-  return settings.input === 'whole-and-frame' ? { image, stacked: frameView(image, settings.inputSizePx, fillValue, settings.equalizeFrame === true) } : { image };
+function wholeView(image: GrayImage, settings: Pick<SensorTrainingSettings, 'input' | 'inputSizePx'>, fillValue: number): TrainingView {
+  return settings.input === 'whole-and-frame' ? { image, stacked: frameView(image, settings.inputSizePx, fillValue) } : { image };
 }
 
 /** Converts training views to one batch, with the stacked views as extra channels when the views have them. */
@@ -407,7 +399,6 @@ function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, 
     variant: settings.variant,
     input_mode: settings.input,
     input_size_px: settings.inputSizePx,
-    ...(settings.equalizeFrame !== undefined ? { equalize_frame: String(settings.equalizeFrame) } : {}),
     train_patches_per_image: settings.trainPatchesPerImage,
     test_patch_grid: settings.testPatchGrid,
     channels: settings.channels,
@@ -576,7 +567,6 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
       inputSizePx: settings.inputSizePx,
       channels: settings.channels,
       input: settings.input,
-      ...(settings.equalizeFrame !== undefined ? { equalizeFrame: settings.equalizeFrame } : {}),
       testPatchGrid: settings.testPatchGrid,
       widthMultiplier: settings.widthMultiplier,
       parameterCount,

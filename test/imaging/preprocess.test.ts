@@ -4,7 +4,6 @@ import {
   addRandomNoise,
   centralPatchOnWhite,
   createRandom,
-  equalizeHistogram,
   fitToSquare,
   normalizeIntensity,
   occludePixels,
@@ -37,16 +36,6 @@ describe('preprocessing', () => {
   it('normalizeIntensity leaves a flat image unchanged', () => {
     const flat = { widthPx: 4, heightPx: 4, pixels: new Uint8Array(16).fill(80) };
     assert.deepEqual(normalizeIntensity(flat).pixels, flat.pixels);
-  });
-
-  it('equalizeHistogram spreads levels by their share', () => {
-    // Four levels, a quarter of the pixels each, land at 0, 85, 170 and 255.
-    const pixels = Uint8Array.from({ length: 16 }, (_, i) => [90, 100, 110, 120][i % 4]);
-    const result = equalizeHistogram({ widthPx: 4, heightPx: 4, pixels });
-    assert.deepEqual([...new Set(result.pixels)].sort((a, b) => a - b), [0, 85, 170, 255]);
-    assert.equal(result.pixels[1], 85);
-    const flat = { widthPx: 4, heightPx: 4, pixels: new Uint8Array(16).fill(80) };
-    assert.deepEqual(equalizeHistogram(flat).pixels, flat.pixels);
   });
 
   it('resizeImage keeps a constant image constant', () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createGrayImage, cropImage, equalizeHistogram, pasteImage, preprocessImage, resizeImage, type GrayImage } from '../../src/imaging';
+import { createGrayImage, cropImage, pasteImage, preprocessImage, resizeImage, type GrayImage } from '../../src/imaging';
 import {
   CPU_SENSOR_TRAINING,
   evaluateSensorRun,
@@ -46,13 +46,6 @@ describe('whole-and-frame sensor input', function () {
     assert.ok(view.pixels.every((value) => value >= 60), 'frame view contains canvas pixels');
   });
 
-  it('equalized frame view', () => {
-    const image = smallPrintOnBlack();
-    assert.deepEqual(frameView(image, 32, 0, true), equalizeHistogram(frameView(image, 32, 0)));
-    const settings = { input: 'whole-and-frame' as const, inputSizePx: 32, equalizeFrame: true, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 } };
-    assert.deepEqual(trainingInput(image, settings, new TrainingRandom(3), 0).stacked, frameView(image, 32, 0, true));
-  });
-
   it('training view stacks the frame', () => {
     const image = smallPrintOnBlack();
     const settings = { input: 'whole-and-frame' as const, inputSizePx: 32, augmentation: { maxRotationDegrees: 0, maxShiftPx: 0 } };
@@ -82,13 +75,6 @@ describe('whole-and-frame sensor input', function () {
       assert.equal(stacked[2 * pixel], whole[pixel], `whole channel, pixel ${pixel}`);
       assert.equal(stacked[2 * pixel + 1], frame[pixel], `frame channel, pixel ${pixel}`);
     }
-  });
-
-  it('rejects frame equalization for other input', async () => {
-    const store = tempStore();
-    const manifestKey = await writePreparedDataset(store, { sensors: ['sensor-a', 'sensor-b'], imagesPerSensor: 2, trainPerSensor: 1, sizePx: 32 });
-    const settings = { ...CPU_SENSOR_TRAINING, variant: 'shallow' as const, seed: 5, input: 'whole' as const, equalizeFrame: true };
-    await assert.rejects(trainSensorClassifier({ store, manifestKey, settings }), /equalizeFrame: it applies only to input whole-and-frame, but input is whole/);
   });
 
   it('trains, evaluates and predicts', async () => {
