@@ -37,9 +37,9 @@ export interface SensorTrainingSettings {
   /**
    * `whole` resizes each prepared image to the model input, and
    * `whole-and-frame` stacks on it the image's frame stretched to the model
-   * input (see `frameView`). `patches` trains on random crops of the model input size cut from the prepared
-   * image without resizing, and classifies an image by averaging the
-   * softmax outputs of a grid of crops. `patches-and-whole` also stacks the
+   * input (see `frameView`). `patches` trains on random crops of the model
+   * input size cut from the prepared image without resizing, and
+   * classifies an image by averaging the softmax outputs of a grid of crops. `patches-and-whole` also stacks the
    * resized whole image on every crop as extra channels.
    */
   input: SensorInputMode;
@@ -179,6 +179,15 @@ function validateSettings(settings: SensorTrainingSettings): void {
   }
   if (!SENSOR_INPUT_MODES.includes(settings.input)) {
     throw new UserInputError(`invalid sensor training setting input "${String(settings.input)}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
+  }
+  const { augmentation } = settings;
+  for (const [name, active] of [
+    ['maxFrameRotationDegrees', (augmentation.maxFrameRotationDegrees ?? 0) > 0],
+    ['maxContrast', (augmentation.maxContrast ?? 1) > 1],
+  ] as const) {
+    if (active && augmentation.keepFrame !== true) {
+      throw new UserInputError(`invalid sensor augmentation ${name}: it applies only with keepFrame: true, and would otherwise be ignored; set keepFrame: true or remove ${name}`);
+    }
   }
   if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
     throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);

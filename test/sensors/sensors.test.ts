@@ -151,7 +151,7 @@ describe('sensor training frame', () => {
     assert.ok(moved.pixels.some((value, index) => image.pixels[index] === 0 && value !== 0));
   });
 
-  it('contrast changes only the content', () => {
+  it('contrast changes only content', () => {
     const image = framedPrint();
     const random = new TrainingRandom(5);
     const factors = new Set<number>();
@@ -163,7 +163,8 @@ describe('sensor training frame', () => {
       );
       // Level 155 is 100 below white; a factor in [1/2, 2] puts it between 55 and 205.
       const index = image.pixels.indexOf(155);
-      assert.ok(changed.pixels[index] >= 55 && changed.pixels[index] <= 205, `level 155 became ${changed.pixels[index]}`);
+      assert.ok(changed.pixels[index] >= 55, `level 155 became ${changed.pixels[index]}`);
+      assert.ok(changed.pixels[index] <= 205, `level 155 became ${changed.pixels[index]}`);
       factors.add(changed.pixels[index]);
     }
     assert.ok(factors.size > 5, `only ${factors.size} distinct levels in 20 draws`);
@@ -351,6 +352,20 @@ describe('sensor patch classifier', function () {
     assert.ok(SENSORS.includes(prediction.sensor));
     const total = Object.values(prediction.probabilities).reduce((sum, value) => sum + value, 0);
     assert.ok(Math.abs(total - 1) < 1e-4);
+  });
+
+  it('rejects frame options without keepFrame', async () => {
+    const store = tempStore();
+    const manifestKey = await writePreparedDataset(store, { sensors: SENSORS, imagesPerSensor: 2, trainPerSensor: 1, sizePx: SIZE_PX });
+    for (const [name, augmentation] of [
+      ['maxContrast', { maxRotationDegrees: 0, maxShiftPx: 0, maxContrast: 2 }],
+      ['maxFrameRotationDegrees', { maxRotationDegrees: 0, maxShiftPx: 0, maxFrameRotationDegrees: 3 }],
+    ] as const) {
+      await assert.rejects(
+        trainSensorClassifier({ store, manifestKey, settings: tinySettings({ augmentation }) }),
+        (error: Error) => error instanceof UserInputError && error.message.includes(`invalid sensor augmentation ${name}: it applies only with keepFrame: true`),
+      );
+    }
   });
 
   it('rejects images smaller than patch', async () => {
