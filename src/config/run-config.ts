@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { UserInputError } from './errors';
+import { closestName, knownKeysAt } from './suggest';
 import { dataConfigSchema } from '../datasets/config';
 import { alignmentStageConfigSchema, hashingConfigSchema, indexConfigSchema, reindexConfigSchema, sensorStageConfigSchema } from '../pipeline/config';
 
@@ -116,7 +117,16 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   }
   // The value of an unknown-key issue is the whole enclosing section, and the message already names the key.
-  if (issue.code === 'unrecognized_keys') return `  ${keyPath}: ${issue.message}; check its spelling against configs/demo.yaml and the Configuration section of the README`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(runConfigSchema, issue.path);
+    const hints = issue.keys.flatMap((key) => {
+      const suggestion = closestName(key, known);
+      if (suggestion === undefined) return [];
+      return issue.keys.length === 1 ? [`"${suggestion}"`] : [`"${suggestion}" for "${key}"`];
+    });
+    const advice = hints.length > 0 ? `did you mean ${hints.join(', ')}?` : 'check its spelling against configs/demo.yaml and the Configuration section of the README';
+    return `  ${keyPath}: ${issue.message}; ${advice}`;
+  }
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
   const limit = 200;
   return `  ${keyPath}: ${issue.message} (got ${shown.length > limit ? `${shown.slice(0, limit)}…` : shown})`;

@@ -59,11 +59,23 @@ describe('run config', () => {
     assert.throws(
       () => parseRunConfig({ name: 'demo', tracking: { experiment: longName, experimnet: 'typo' } }, 'inline'),
       (error: Error) => {
-        assert.match(error.message, /tracking: Unrecognized key: "experimnet"; check its spelling/);
+        assert.match(error.message, /tracking: Unrecognized key: "experimnet"; did you mean "experiment"\?/);
         assert.ok(!error.message.includes(longName), `the message repeats the whole section: ${error.message}`);
         return true;
       },
     );
+  });
+
+  it('suggests keys in nested sections', () => {
+    assert.throws(
+      () => parseRunConfig({ name: 'demo', sensor: { augmentation: { maxContrst: 2, keepframe: true } } }, 'inline'),
+      /sensor\.augmentation: Unrecognized keys: "maxContrst", "keepframe"; did you mean "maxContrast" for "maxContrst", "keepFrame" for "keepframe"\?/,
+    );
+    assert.throws(() => parseRunConfig({ name: 'demo', data: { sources: [{ name: 'a', layout: 'fvc', rot: '/x' }] } }, 'inline'), /data\.sources\.0: Unrecognized key: "rot"; did you mean "root"\?/);
+  });
+
+  it('keeps spelling advice without a match', () => {
+    assert.throws(() => parseRunConfig({ name: 'demo', tracking: { zzzz: 1 } }, 'inline'), /tracking: Unrecognized key: "zzzz"; check its spelling/);
   });
 
   it('lists every problem at once', () => {
