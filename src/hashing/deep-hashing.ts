@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
 import { packSigns, validateCodeLength, type CodeLengthBits, type PackedCodes } from './codes';
 import { assertColumnCount, assertFiniteFeatures, validateTrainingFeatures, type FeatureMatrix } from './feature-matrix';
-import { decodeArray, encodeArray, savedNumber, untrainedError, type Hasher, type SavedHasher, type TrainOptions, type TrainReport } from './hasher';
+import { decodeArray, encodeArray, savedHasher, savedNumber, untrainedError, type Hasher, type SavedHasher, type TrainOptions, type TrainReport } from './hasher';
 import { multiply, principalComponents, projectCentered } from './linear-algebra';
 import { iterativeQuantization } from './projection-hashers';
 import { SeededRandom } from './random';
@@ -301,24 +301,17 @@ export class DeepHasher implements Hasher {
 
   save(): SavedHasher {
     const model = this.requireModel('save');
-    return {
-      format: 'whorl-hasher',
-      formatVersion: 1,
-      kind: this.kind,
-      codeLengthBits: this.codeLengthBits,
-      inputDimension: model.inputDimension,
-      parameters: {
-        principalCount: model.principalCount,
-        inputScale: model.inputScale,
-        means: encodeArray(model.means),
-        directions: encodeArray(model.directions),
-        layerSizes: [model.principalCount, ...model.layers.map((layer) => layer.bias.shape[0])],
-        layers: model.layers.map((layer) => ({
-          weights: encodeArray(layer.weights.dataSync() as Float32Array),
-          bias: encodeArray(layer.bias.dataSync() as Float32Array),
-        })),
-      },
-    };
+    return savedHasher(this, model.inputDimension, {
+      principalCount: model.principalCount,
+      inputScale: model.inputScale,
+      means: encodeArray(model.means),
+      directions: encodeArray(model.directions),
+      layerSizes: [model.principalCount, ...model.layers.map((layer) => layer.bias.shape[0])],
+      layers: model.layers.map((layer) => ({
+        weights: encodeArray(layer.weights.dataSync() as Float32Array),
+        bias: encodeArray(layer.bias.dataSync() as Float32Array),
+      })),
+    });
   }
 
   /** Replaces the model with one read from a SavedHasher of the same kind. */

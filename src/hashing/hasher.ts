@@ -65,6 +65,11 @@ export interface SavedHasher {
   parameters: { [name: string]: SavedParameter };
 }
 
+/** Builds the saved form of a trained hasher from its parameters. */
+export function savedHasher(hasher: Pick<Hasher, 'kind' | 'codeLengthBits'>, inputDimension: number, parameters: SavedHasher['parameters']): SavedHasher {
+  return { format: 'whorl-hasher', formatVersion: 1, kind: hasher.kind, codeLengthBits: hasher.codeLengthBits, inputDimension, parameters };
+}
+
 /** Encodes a typed array for a SavedHasher. */
 export function encodeArray(values: Float32Array | Float64Array): EncodedArray {
   const dtype = values instanceof Float32Array ? 'float32' : 'float64';

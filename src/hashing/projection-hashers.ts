@@ -3,6 +3,7 @@ import { packSigns, validateCodeLength, type CodeLengthBits, type PackedCodes } 
 import { assertColumnCount, assertFiniteFeatures, validateTrainingFeatures, type FeatureMatrix } from './feature-matrix';
 import {
   encodeArray,
+  savedHasher,
   decodeArray,
   untrainedError,
   type Hasher,
@@ -114,14 +115,7 @@ abstract class ProjectionHasher implements Hasher {
 
   save(): SavedHasher {
     const model = this.requireModel('save');
-    return {
-      format: 'whorl-hasher',
-      formatVersion: 1,
-      kind: this.kind,
-      codeLengthBits: this.codeLengthBits,
-      inputDimension: model.inputDimension,
-      parameters: { ...this.extraParameters, means: encodeArray(model.means), projection: encodeArray(model.projection) },
-    };
+    return savedHasher(this, model.inputDimension, { ...this.extraParameters, means: encodeArray(model.means), projection: encodeArray(model.projection) });
   }
 
   /** Replaces the model with one read from a SavedHasher of the same kind. */

@@ -1,7 +1,7 @@
 import { UserInputError } from '../config/errors';
 import { packSigns, validateCodeLength, type CodeLengthBits, type PackedCodes } from './codes';
 import { assertColumnCount, assertFiniteFeatures, validateTrainingFeatures, type FeatureMatrix } from './feature-matrix';
-import { decodeArray, encodeArray, untrainedError, type Hasher, type SavedHasher, type TrainOptions, type TrainReport } from './hasher';
+import { decodeArray, encodeArray, savedHasher, untrainedError, type Hasher, type SavedHasher, type TrainOptions, type TrainReport } from './hasher';
 import { principalComponents, projectCentered } from './linear-algebra';
 
 export interface SpectralHashingOptions {
@@ -97,21 +97,14 @@ export class SpectralHasher implements Hasher {
 
   save(): SavedHasher {
     const model = this.requireModel('save');
-    return {
-      format: 'whorl-hasher',
-      formatVersion: 1,
-      kind: this.kind,
-      codeLengthBits: this.codeLengthBits,
-      inputDimension: model.inputDimension,
-      parameters: {
-        principalCount: model.principalCount,
-        means: encodeArray(model.means),
-        directions: encodeArray(model.directions),
-        minimums: encodeArray(model.minimums),
-        bitDirections: encodeArray(model.bitDirections),
-        bitFrequencies: encodeArray(model.bitFrequencies),
-      },
-    };
+    return savedHasher(this, model.inputDimension, {
+      principalCount: model.principalCount,
+      means: encodeArray(model.means),
+      directions: encodeArray(model.directions),
+      minimums: encodeArray(model.minimums),
+      bitDirections: encodeArray(model.bitDirections),
+      bitFrequencies: encodeArray(model.bitFrequencies),
+    });
   }
 
   /** Replaces the model with one read from a SavedHasher of kind `sh`. */
