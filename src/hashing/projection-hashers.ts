@@ -149,13 +149,8 @@ abstract class ProjectionHasher implements Hasher {
   }
 }
 
-/**
- * Locality-sensitive hashing with random Gaussian projections (Charikar,
- * STOC 2002): for uncentered features two vectors at angle θ share a bit with
- * probability 1 - θ/π.
- */
-export class LshHasher extends ProjectionHasher {
-  readonly kind = 'lsh';
+/** Base of the random-projection hashers: features are centred unless `centerFeatures` is false. */
+abstract class RandomProjectionHasher extends ProjectionHasher {
   private readonly centerFeatures: boolean;
 
   constructor(options: RandomProjectionOptions) {
@@ -163,14 +158,24 @@ export class LshHasher extends ProjectionHasher {
     this.centerFeatures = options.centerFeatures ?? true;
   }
 
+  /** Returns the fitted projection with the column means, or zero means without centring. */
+  protected fitted(features: FeatureMatrix, projection: Float64Array): FittedProjection {
+    const means = this.centerFeatures ? columnMeans(features) : new Float64Array(features.columnCount);
+    return { means, projection, lossHistory: [], extraParameters: { centerFeatures: this.centerFeatures } };
+  }
+}
+
+/**
+ * Locality-sensitive hashing with random Gaussian projections (Charikar,
+ * STOC 2002): for uncentered features two vectors at angle θ share a bit with
+ * probability 1 - θ/π.
+ */
+export class LshHasher extends RandomProjectionHasher {
+  readonly kind = 'lsh';
+
   protected fit(features: FeatureMatrix): FittedProjection {
     const random = new SeededRandom(this.seed);
-    const projection = gaussianMatrix(features.columnCount, this.codeLengthBits, random);
-    return { means: this.means(features), projection, lossHistory: [], extraParameters: { centerFeatures: this.centerFeatures } };
-  }
-
-  private means(features: FeatureMatrix): Float64Array {
-    return this.centerFeatures ? columnMeans(features) : new Float64Array(features.columnCount);
+    return this.fitted(features, gaussianMatrix(features.columnCount, this.codeLengthBits, random));
   }
 }
 
@@ -179,14 +184,8 @@ export class LshHasher extends ProjectionHasher {
  * orthonormalized in batches of min(d, bits) by Gram–Schmidt, which lowers
  * the variance of the angle estimate compared with plain LSH.
  */
-export class SblshHasher extends ProjectionHasher {
+export class SblshHasher extends RandomProjectionHasher {
   readonly kind = 'sblsh';
-  private readonly centerFeatures: boolean;
-
-  constructor(options: RandomProjectionOptions) {
-    super(options);
-    this.centerFeatures = options.centerFeatures ?? true;
-  }
 
   protected fit(features: FeatureMatrix): FittedProjection {
     const random = new SeededRandom(this.seed);
@@ -196,8 +195,7 @@ export class SblshHasher extends ProjectionHasher {
     for (let first = 0; first < this.codeLengthBits; first += superBitDepth) {
       orthonormalizeColumns(projection, d, this.codeLengthBits, first, Math.min(superBitDepth, this.codeLengthBits - first));
     }
-    const means = this.centerFeatures ? columnMeans(features) : new Float64Array(d);
-    return { means, projection, lossHistory: [], extraParameters: { centerFeatures: this.centerFeatures } };
+    return this.fitted(features, projection);
   }
 }
 
