@@ -184,6 +184,7 @@ export class MlflowClient {
 
   /** Logs metrics, params and tags, split into as many requests as MLflow's per-request limits need. */
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: Record<string, string | number | boolean>; tags?: Record<string, string> }): Promise<void> {
+    // One timestamp for every attempt: MLflow stores a point with the same key, step, timestamp and value only once, so a resent batch adds nothing.
     const now = Date.now();
     const metrics = (batch.metrics ?? []).map((metric) => ({
       key: metric.key,

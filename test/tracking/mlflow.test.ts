@@ -92,6 +92,49 @@ describe('MLflow client against the local server', () => {
     });
   });
 
+  it('logs a delivered batch once after a retry', async () => {
+    // A loopback proxy that forwards the first log-batch request to MLflow, then drops the client's connection, so the client sends the batch again.
+    const environment = loadEnvironment();
+    const run = await client.createRun({ experimentId, runName: 'retried-batch' });
+    let batches = 0;
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        void (async () => {
+          const forwarded = await fetch(environment.mlflow.uri + (request.url ?? ''), {
+            method: request.method,
+            headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+            body: request.method === 'POST' ? Buffer.concat(chunks) : undefined,
+          });
+          const text = await forwarded.text();
+          if (request.url?.endsWith('/runs/log-batch') === true && ++batches === 1) {
+            request.socket.destroy();
+            return;
+          }
+          response.writeHead(forwarded.status, { 'content-type': 'application/json' });
+          response.end(text);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const retrying = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}` });
+      await retrying.logBatch(run.runId, { metrics: [0, 1, 2].map((step) => ({ key: 'loss', value: 1 / (step + 1), step })), params: { lr: 0.001 } });
+      assert.equal(batches, 2);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    const history = await client.getMetricHistory(run.runId, 'loss');
+    assert.deepEqual(
+      history.map((point) => point.step),
+      [0, 1, 2],
+    );
+    assert.equal((await client.getRun(run.runId)).params.lr, '0.001');
+  });
+
   it('sends a request again when the connection closes under it', async () => {
     // A loopback server that drops the first connection without a reply, as a server closing an idle kept-alive connection does.
     let connections = 0;
