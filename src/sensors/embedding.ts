@@ -21,8 +21,8 @@ export function penultimateModel(classifier: SensorClassifier): tf.LayersModel {
 /**
  * Computes the penultimate-layer embedding of every prepared image from the
  * input the classifier takes (`modelInputBatch`): one input per image in the
- * whole modes, or the mean over the test crop grid in the patch modes. Each row is centred and scaled to
- * unit L2 norm, like the other hashing features.
+ * whole modes, or the mean over the test crop grid in the patch modes. Each
+ * row is centred and scaled to unit L2 norm, like the other hashing features.
  */
 export function sensorEmbeddingFeatures(classifier: SensorClassifier, embedder: tf.LayersModel, images: GrayImage[]): FeatureMatrix {
   const { metadata } = classifier;
