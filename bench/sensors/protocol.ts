@@ -21,6 +21,7 @@ import { initializeTensorBackend, tensorBackendRunParameters } from '../../src/t
 import { MlflowClient } from '../../src/tracking';
 import {
   CPU_SENSOR_TRAINING,
+  activeFrameOnlyOptions,
   SENSOR_INPUT_MODES,
   confusionMatrixMarkdown,
   misclassifiedMarkdown,
@@ -31,6 +32,7 @@ import {
   sensorTableMarkdown,
   trainSensorClassifier,
   type RobustnessRow,
+  type FrameOnlyOption,
   type SensorEvaluation,
   type SensorInputMode,
   type SensorModelVariant,
@@ -51,6 +53,12 @@ const WHOLE_INPUT_SIZE_PX = 128;
 
 /** Default fixed-scale reference side: 560 px, the longest image side in these data sets (Biometrika FX2000, 296×560). */
 const FIXED_SCALE_REFERENCE_SIDE_PX = 560;
+/** How to fix each frame-only augmentation flag given with --no-keep-frame. */
+const FRAME_ONLY_FLAG_ERRORS: Record<FrameOnlyOption, string> = {
+  maxFrameRotationDegrees: '--max-frame-rotation applies only with keep-frame moves; remove --no-keep-frame, or use --max-rotation to turn the whole image',
+  maxContrast: '--max-contrast applies only with keep-frame moves, because outside the frame it would change the canvas; remove --no-keep-frame',
+};
+
 /** Default prepared image side of the modes that need more than the model input: the frame view and the patch modes. */
 const PREPARED_SIZE_PX = 384;
 const ALL_MODEL_VARIANTS: SensorModelVariant[] = ['shallow', 'deep'];
@@ -136,18 +144,14 @@ async function main(): Promise<void> {
   if (!(Number(options.maxGamma) >= 1)) throw new Error(`invalid --max-gamma "${options.maxGamma}": expected a number of at least 1 (1 turns gamma off)`);
   if (!(Number(options.maxFrameRotation) >= 0)) throw new Error(`invalid --max-frame-rotation "${options.maxFrameRotation}": expected an angle of at least 0 degrees`);
   if (!(Number(options.maxContrast) >= 1)) throw new Error(`invalid --max-contrast "${options.maxContrast}": expected a number of at least 1 (1 turns contrast changes off)`);
-  if (Number(options.maxContrast) > 1 && !options.keepFrame) {
-    throw new Error('--max-contrast applies only with keep-frame moves, because outside the frame it would change the canvas; remove --no-keep-frame');
-  }
-  if (Number(options.maxFrameRotation) > 0 && !options.keepFrame) {
-    throw new Error('--max-frame-rotation applies only with keep-frame moves; remove --no-keep-frame, or use --max-rotation to turn the whole image');
-  }
   // Options at their "off" value stay out of the settings, so earlier models keep their content hashes.
   const augmentation: SensorTrainingSettings['augmentation'] = { maxRotationDegrees: Number(options.maxRotation), maxShiftPx: Number(options.maxShift) };
   if (Number(options.maxGamma) !== 1) augmentation.maxGamma = Number(options.maxGamma);
   if (options.keepFrame) augmentation.keepFrame = true;
   if (Number(options.maxFrameRotation) > 0) augmentation.maxFrameRotationDegrees = Number(options.maxFrameRotation);
   if (Number(options.maxContrast) !== 1) augmentation.maxContrast = Number(options.maxContrast);
+  const [ignored] = options.keepFrame ? [] : activeFrameOnlyOptions(augmentation);
+  if (ignored !== undefined) throw new Error(FRAME_ONLY_FLAG_ERRORS[ignored]);
   const inputSettings = {
     input,
     inputSizePx,

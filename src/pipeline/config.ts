@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HASHER_KINDS } from '../hashing/hasher';
 import { DEFAULT_WITHIN_CLASS_NORMALIZATION } from '../hashing/within-class-normalization';
+import { activeFrameOnlyOptions, type FrameOnlyOption } from '../sensors/frame-options';
 
 /** Code lengths that both the hashers and the Hamming index support. */
 export const INDEXABLE_CODE_LENGTHS_BITS = [32, 64, 128] as const;
@@ -154,6 +155,12 @@ export type ReindexGalleryConfig = z.infer<typeof reindexGallerySchema>;
 export type ReindexConfig = z.infer<typeof reindexConfigSchema>;
 
 
+/** How to fix each frame-only augmentation option set without `keepFrame: true`. */
+const FRAME_ONLY_OPTION_MESSAGES: Record<FrameOnlyOption, string> = {
+  maxFrameRotationDegrees: 'applies only with keepFrame: true. Set keepFrame: true, or use maxRotationDegrees to turn the whole image',
+  maxContrast: 'applies only with keepFrame: true, because outside the frame it would change the canvas. Set keepFrame: true, or remove maxContrast',
+};
+
 /**
  * The `sensor` section: which sensor classifiers the pipeline trains and
  * evaluates. Fields left out keep the values of the `size` preset
@@ -217,19 +224,9 @@ export const sensorStageConfigSchema = z
       context.addIssue({ code: 'custom', path: ['variants'], message: 'must not list a variant twice' });
     }
     const augmentation = sensor.augmentation;
-    if ((augmentation?.maxFrameRotationDegrees ?? 0) > 0 && augmentation?.keepFrame !== true) {
-      context.addIssue({
-        code: 'custom',
-        path: ['augmentation', 'maxFrameRotationDegrees'],
-        message: 'applies only with keepFrame: true. Set keepFrame: true, or use maxRotationDegrees to turn the whole image',
-      });
-    }
-    if ((augmentation?.maxContrast ?? 1) > 1 && augmentation?.keepFrame !== true) {
-      context.addIssue({
-        code: 'custom',
-        path: ['augmentation', 'maxContrast'],
-        message: 'applies only with keepFrame: true, because outside the frame it would change the canvas. Set keepFrame: true, or remove maxContrast',
-      });
+    if (augmentation === undefined || augmentation.keepFrame === true) return;
+    for (const option of activeFrameOnlyOptions(augmentation)) {
+      context.addIssue({ code: 'custom', path: ['augmentation', option], message: FRAME_ONLY_OPTION_MESSAGES[option] });
     }
   });
 

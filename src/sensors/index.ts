@@ -7,3 +7,4 @@ export * from './feature-maps';
 export * from './report';
 export * from './compare';
 export * from './patches';
+export * from './frame-options';

@@ -27,6 +27,7 @@ import {
   type SensorModelVariant,
 } from './classifier';
 import { labelsToOneHot, loadSensorSplits, stackedViewsToBatch, type SensorSample, type SensorSplits } from './dataset';
+import { activeFrameOnlyOptions } from './frame-options';
 import { SENSOR_INPUT_MODES, foregroundBox, frameView, modelInputChannels, sampleRandomPatch, usesPatches, type SensorInputMode } from './patches';
 
 /** Bumped when a change to training alters its output, so finished models are not reused across the change. */
@@ -180,14 +181,9 @@ function validateSettings(settings: SensorTrainingSettings): void {
   if (!SENSOR_INPUT_MODES.includes(settings.input)) {
     throw new UserInputError(`invalid sensor training setting input "${String(settings.input)}": expected ${SENSOR_INPUT_MODES.join(', ')}`);
   }
-  const { augmentation } = settings;
-  for (const [name, active] of [
-    ['maxFrameRotationDegrees', (augmentation.maxFrameRotationDegrees ?? 0) > 0],
-    ['maxContrast', (augmentation.maxContrast ?? 1) > 1],
-  ] as const) {
-    if (active && augmentation.keepFrame !== true) {
-      throw new UserInputError(`invalid sensor augmentation ${name}: it applies only with keepFrame: true, and would otherwise be ignored; set keepFrame: true or remove ${name}`);
-    }
+  const [ignored] = settings.augmentation.keepFrame === true ? [] : activeFrameOnlyOptions(settings.augmentation);
+  if (ignored !== undefined) {
+    throw new UserInputError(`invalid sensor augmentation ${ignored}: it applies only with keepFrame: true, and would otherwise be ignored; set keepFrame: true or remove ${ignored}`);
   }
   if (settings.variant !== 'shallow' && settings.variant !== 'deep') {
     throw new UserInputError(`invalid sensor model variant "${String(settings.variant)}": expected shallow or deep`);
@@ -349,7 +345,7 @@ export function applyContrast(image: GrayImage, factor: number): GrayImage {
 
 /** Returns whether the augmentation limits change a training image at all. */
 function augments(limits: SensorTrainingSettings['augmentation']): boolean {
-  const insideFrame = limits.keepFrame === true && ((limits.maxFrameRotationDegrees ?? 0) > 0 || (limits.maxContrast ?? 1) > 1);
+  const insideFrame = limits.keepFrame === true && activeFrameOnlyOptions(limits).length > 0;
   return limits.maxRotationDegrees > 0 || limits.maxShiftPx > 0 || (limits.maxGamma ?? 1) > 1 || insideFrame;
 }
 
