@@ -30,13 +30,17 @@ export function normalizeIntensity(image: GrayImage, options: { lowPercentile?: 
   const high = findLevel(highPercentile);
   if (high <= low) return { ...image, pixels: image.pixels.slice() };
 
+  return mapGrayLevels(image, (level) => ((level - low) * 255) / (high - low));
+}
+
+/**
+ * Maps every gray level of an image through `transfer`, rounded and clipped
+ * to 0–255. The transfer runs once per level, through a 256-entry table.
+ */
+export function mapGrayLevels(image: GrayImage, transfer: (level: number) => number): GrayImage {
   const lookup = new Uint8Array(256);
-  for (let level = 0; level < 256; level++) {
-    lookup[level] = Math.min(255, Math.max(0, Math.round(((level - low) * 255) / (high - low))));
-  }
-  const pixels = new Uint8Array(total);
-  for (let i = 0; i < total; i++) pixels[i] = lookup[image.pixels[i]];
-  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels };
+  for (let level = 0; level < 256; level++) lookup[level] = Math.min(255, Math.max(0, Math.round(transfer(level))));
+  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
 }
 
 /** Copies `source` onto `target` with its top-left corner at (left, top), clipping at the edges. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../config/errors';
-import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, WHITE, preparedCanvasGray, createGrayImage, cropImage, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
+import { DEFAULT_FIXED_SCALE_REFERENCE_SIDE_PX, WHITE, preparedCanvasGray, createGrayImage, cropImage, mapGrayLevels, pasteImage, resizeImage, rotateImage, type GrayImage } from '../imaging';
 import type { Logger } from '../logging';
 import { buildDeepSensorModel, buildShallowSensorModel, setDropoutStep, type ConvolutionInitializer } from '../models';
 import type { ObjectStore } from '../storage';
@@ -326,9 +326,7 @@ export function borderMedian(image: GrayImage): number {
  */
 export function applyGamma(image: GrayImage, gamma: number): GrayImage {
   if (!(gamma > 0 && Number.isFinite(gamma))) throw new RangeError(`expected gamma to be a positive finite number, but got ${gamma}`);
-  const lookup = new Uint8Array(256);
-  for (let level = 0; level < 256; level++) lookup[level] = Math.round(WHITE * Math.pow(level / WHITE, gamma));
-  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
+  return mapGrayLevels(image, (level) => WHITE * Math.pow(level / WHITE, gamma));
 }
 
 /**
@@ -338,9 +336,7 @@ export function applyGamma(image: GrayImage, gamma: number): GrayImage {
  */
 export function applyContrast(image: GrayImage, factor: number): GrayImage {
   if (!(factor > 0 && Number.isFinite(factor))) throw new RangeError(`expected contrast factor to be a positive finite number, but got ${factor}`);
-  const lookup = new Uint8Array(256);
-  for (let level = 0; level < 256; level++) lookup[level] = Math.max(0, Math.min(WHITE, Math.round(WHITE - factor * (WHITE - level))));
-  return { widthPx: image.widthPx, heightPx: image.heightPx, pixels: image.pixels.map((value) => lookup[value]) };
+  return mapGrayLevels(image, (level) => WHITE - factor * (WHITE - level));
 }
 
 /** Returns whether the augmentation limits change a training image at all. */
