@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   }
   const fixedScaleReferenceSidePx = options.fit === 'fixed-scale' ? Number(options.fixedScaleReference ?? FIXED_SCALE_REFERENCE_SIDE_PX) : undefined;
 
-  // Whole input resizes the print once, at preparation; the frame view and patches need prepared images larger than the input.
+  // Whole input resizes the print once, at preparation, while the frame view and patches need prepared images larger than the input.
   let imageSizePx = input === 'whole' ? inputSizePx : PREPARED_SIZE_PX;
   if (options.imageSize !== undefined) imageSizePx = Number(options.imageSize);
   if (!(Number(options.maxGamma) >= 1)) throw new Error(`invalid --max-gamma "${options.maxGamma}": expected a number of at least 1 (1 turns gamma off)`);

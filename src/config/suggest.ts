@@ -28,7 +28,7 @@ function unwrap(schema: SchemaLike): SchemaLike {
   }
 }
 
-/** Returns the object schemas a value at this schema may be: the schema itself, or each option of a union. */
+/** Returns the object schemas that a value of this schema may match: the schema itself, or each option of a union. */
 function objectSchemas(schema: SchemaLike): SchemaLike[] {
   const plain = unwrap(schema);
   const def = plain._zod.def;

@@ -19,7 +19,7 @@ export interface SensorClassifierMetadata {
   sensors: string[];
   /** Model input side; in the patch modes also the side of each crop. */
   inputSizePx: number;
-  /** Channels of each view; `whole-and-frame` and `patches-and-whole` models take twice as many. */
+  /** Channels of each view. `whole-and-frame` and `patches-and-whole` models take twice as many. */
   channels: number;
   /** Input mode; classifiers written before patch input have none and read as `whole`. */
   input?: SensorInputMode;
@@ -172,9 +172,9 @@ function prepareQueryImage(classifier: SensorClassifier, image: GrayImage | Uint
 
 /**
  * Converts a prepared query tensor [height, width, channels] with values in
- * [0, 1] to a gray image of the prepared size, for the input modes other
- * than `whole`, which build their views from the prepared image: the first
- * channel is kept, scaled to 0–255, and another size is resized bilinearly.
+ * [0, 1] to a gray image of the prepared size, from which the input modes
+ * other than `whole` build their views. The first channel is kept, scaled
+ * to 0–255, and another size is resized bilinearly.
  */
 function tensorToPreparedImage(classifier: SensorClassifier, image: tf.Tensor3D): GrayImage {
   const sizePx = classifier.metadata.preprocess.imageSizePx;

@@ -5,8 +5,8 @@ import { WHITE, cropImage, resizeImage, type GrayImage } from '../imaging';
  * Input mode of a sensor classifier. `whole` resizes the whole
  * prepared image to the model input. `whole-and-frame` stacks that with a
  * second view: the image's frame (its foreground box against the canvas)
- * stretched to the model input, so a small print on a large canvas keeps
- * its ridge texture while the first view keeps its size and shape.
+ * stretched to the model input. A small print on a large canvas so keeps
+ * its ridge texture, and the first view keeps its size and shape.
  * `patches` cuts crops of the model input size from the prepared image
  * without resizing, so the network gets the sensor's texture at the
  * prepared resolution. It trains on random crops and averages the softmax

@@ -40,17 +40,18 @@ export interface SensorTrainingSettings {
    * `whole-and-frame` stacks on it the image's frame stretched to the model
    * input (see `frameView`). `patches` trains on random crops of the model
    * input size cut from the prepared image without resizing, and
-   * classifies an image by averaging the softmax outputs of a grid of crops. `patches-and-whole` also stacks the
-   * resized whole image on every crop as extra channels.
+   * classifies an image by averaging the softmax outputs of a grid of
+   * crops. `patches-and-whole` also stacks the resized whole image on every
+   * crop as extra channels.
    */
   input: SensorInputMode;
-  /** Model input side. The whole modes resize prepared images of another size to it; the patch modes cut crops of this side. */
+  /** Model input side. The whole modes resize prepared images of another size to it, and the patch modes cut crops of this side. */
   inputSizePx: number;
   /** Patch modes: random crops taken from every training image in each epoch. */
   trainPatchesPerImage: number;
   /** Patch modes: an image is classified from a grid of testPatchGrid × testPatchGrid crops. */
   testPatchGrid: number;
-  /** Channels of each view (the gray value repeated); `whole-and-frame` and `patches-and-whole` models take twice as many. */
+  /** Channels of each view, the gray value repeated. `whole-and-frame` and `patches-and-whole` models take twice as many. */
   channels: number;
   widthMultiplier: number;
   epochs: number;
@@ -331,7 +332,7 @@ export function applyGamma(image: GrayImage, gamma: number): GrayImage {
 
 /**
  * Scales every pixel's darkness by `factor`: v → 255 − factor × (255 − v),
- * clipped to 0–255. White stays white; a factor below 1 fades the ridges
+ * clipped to 0–255. White stays white. A factor below 1 fades the ridges
  * as a light touch does, and one above 1 darkens them as a firm press does.
  */
 export function applyContrast(image: GrayImage, factor: number): GrayImage {

@@ -161,7 +161,7 @@ describe('sensor training frame', () => {
         changed.pixels.every((value, index) => image.pixels[index] !== 0 || value === 0),
         `draw ${draw} changed the canvas`,
       );
-      // Level 155 is 100 below white; a factor in [1/2, 2] puts it between 55 and 205.
+      // Level 155 is 100 below white, so a factor in [1/2, 2] puts it between 55 and 205.
       const index = image.pixels.indexOf(155);
       assert.ok(changed.pixels[index] >= 55, `level 155 became ${changed.pixels[index]}`);
       assert.ok(changed.pixels[index] <= 205, `level 155 became ${changed.pixels[index]}`);
