@@ -1,15 +1,18 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, type ActivityInterfaceFor, defineQuery, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { PipelineRunActivities } from '../activities/pipeline-run';
 import type { AlignmentStageOutput, PipelineStageActivities, SensorEvaluationOutput } from '../activities/pipeline-stages';
-import type { RetrievalActivities, TrackingContext } from '../activities/retrieval';
+import type { HasherEvaluation, RetrievalActivities, TrackingContext } from '../activities/retrieval';
 import type { RunReportActivities, RunReportInput } from '../activities/run-report';
 import type { RunConfig } from '../src/config/run-config';
 import type { HashingConfig, IndexConfig, SensorStageConfig } from '../src/pipeline/config';
 import { prepareDatasetsWorkflow } from './prepare-datasets';
 import { StageTracker, type PipelineProgress } from './stage-tracker';
 
-/** A run config with the sections the pipeline needs filled in. */
-export type PipelineConfig = RunConfig & { data: NonNullable<RunConfig['data']>; hashing: HashingConfig; index: IndexConfig };
+/**
+ * A run config with the sections the pipeline needs filled in: always data,
+ * and hashing together with index unless the run trains only networks.
+ */
+export type PipelineConfig = RunConfig & { data: NonNullable<RunConfig['data']> };
 
 export interface PipelineInput {
   runKey: string;
@@ -24,18 +27,23 @@ export interface PipelineSummary {
   runKey: string;
   progress: PipelineProgress;
   prepared: { manifestKey: string; images: number; quarantined: number };
+  /** One row per trained hasher; empty when the run config has no hashing section. */
   retrieval: Array<{ kind: string; codeLengthBits: number; mAP: number; rank1: number; hitRateAt10Percent: number }>;
   /** Overall CCR on the test split per trained sensor-classifier variant; empty when the sensor stages were skipped. */
   sensor: Array<{ variant: string; ccr: number }>;
   /** Mean grid-point error over the held-out synthetic pairs, in pixels; absent when the alignment stage was skipped. */
   alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number; modelPrefix?: string };
-  index: { name: string; version: number; codes: number };
+  /** The published gallery index; absent when the run config has no hashing section. */
+  index?: { name: string; version: number; codes: number };
   mlflowRunId: string;
   /** Location of the HTML run report. */
   reportLocation: string;
 }
 
 export const progressQuery = defineQuery<PipelineProgress>('progress');
+
+/** The stages that encode and search the gallery, which need the hashing and index sections. */
+const RETRIEVAL_STAGES = ['hashing', 'encode', 'index', 'evaluate'] as const;
 
 const STAGES = [
   { stage: 'prepare', queue: 'cpu' },
@@ -60,9 +68,10 @@ function mean(values: number[]): number {
  * Runs the training-and-indexing pipeline. It prepares data sets (one child
  * workflow) and then trains and evaluates the sensor classifiers and the
  * alignment network in parallel, each only when its config section is
- * present. It then trains and compares hashers, encodes the gallery shard by
- * shard, publishes the index and evaluates retrieval. Every stage is cached
- * by content hash, so a rerun of the same config reuses finished stages.
+ * present. With a hashing section, it then trains and compares hashers,
+ * encodes the gallery shard by shard, publishes the index and evaluates
+ * retrieval. Every stage is cached by content hash, so a rerun of the same
+ * config reuses finished stages.
  */
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineSummary> {
   const { config } = input;
@@ -137,67 +146,25 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
       AlignmentStageOutput | undefined,
     ];
 
-    // With alignment before encoding, the hashers train on images warped by the alignment stage's model, so the
-    // hashing stage takes that model as an input. It already runs after every branch above, alignment included,
-    // so runs without alignBeforeEncoding (and recorded histories) schedule the same commands as before.
-    let alignmentModel: { modelVersion: string; modelPrefix: string } | undefined;
-    if (config.hashing.alignBeforeEncoding === true) {
-      if (alignment === undefined) {
-        throw ApplicationFailure.nonRetryable('hashing.alignBeforeEncoding is true but the alignment stage did not run; add an alignment section to the run config', 'UserInputError');
-      }
-      alignmentModel = { modelVersion: alignment.modelVersion, modelPrefix: alignment.modelPrefix };
-    }
-    // Sensor-embedding features come from a trained sensor classifier, which the hashing stage then takes as an input.
-    let sensorModel: { modelVersion: string; modelPrefix: string } | undefined;
-    const features = config.hashing.features;
-    if (features?.kind === 'sensor-embedding') {
-      const classifier = features.variant === 'shallow' ? shallow : deep;
-      if (classifier === undefined) {
-        throw ApplicationFailure.nonRetryable(`hashing.features uses the ${features.variant} sensor classifier, but it was not trained; add "${features.variant}" to sensor.variants`, 'UserInputError');
-      }
-      sensorModel = { modelVersion: classifier.modelVersion, modelPrefix: classifier.modelPrefix };
-    }
-    const hashing = await tracker.run('hashing', () =>
-      gpu.trainHashers({ preparedManifestKey: prepared.manifestKey, hashing: config.hashing, seed: config.seed, alignment: alignmentModel, sensorModel, tracking }),
-    );
-    reportInput.hashing = hashing.output;
-    const indexed = hashing.output.hashers.find((hasher) => hasher.kind === config.hashing.indexed.kind && hasher.codeLengthBits === config.hashing.indexed.codeLengthBits);
-    if (indexed === undefined) {
-      throw ApplicationFailure.nonRetryable(`the indexed hasher ${config.hashing.indexed.kind}-${config.hashing.indexed.codeLengthBits} was not trained`, 'UserInputError');
-    }
-
-    const codeShards = await tracker.run('encode', async () => {
-      const shards = await cpu.listPreparedShards({ preparedManifestKey: prepared.manifestKey });
-      const results = await Promise.all(
-        shards.map((shard) =>
-          gpu.encodeGalleryShard({ preparedManifestKey: prepared.manifestKey, shard, hasherKey: indexed.key, modelVersion: hashing.output.modelVersion }),
-        ),
+    let retrieval: RetrievalOutcome | undefined;
+    if (config.hashing === undefined || config.index === undefined) {
+      for (const stage of RETRIEVAL_STAGES) tracker.skip(stage, 'the run config has no hashing section');
+    } else {
+      retrieval = await retrievalStages(
+        { hashing: config.hashing, index: config.index, seed: config.seed, preparedManifestKey: prepared.manifestKey, tracking, networks: { shallow, deep, alignment } },
+        { tracker, cpu, gpu, reportInput },
       );
-      const codes = results.reduce((sum, result) => sum + result.output.codes, 0);
-      return { keys: results.map((result) => result.output.codeShardKey), cached: results.every((result) => result.cached), detail: `${codes} codes from ${results.length} prepared shard(s)` };
-    });
-    reportInput.codeShardKeys = codeShards.keys;
-
-    const index = await tracker.run('index', () =>
-      cpu.buildGalleryIndex({ codeShardKeys: codeShards.keys, index: config.index, codeLengthBits: indexed.codeLengthBits, modelVersion: hashing.output.modelVersion }),
-    );
-    reportInput.index = { ...index.output, config: config.index, codeLengthBits: indexed.codeLengthBits };
-
-    const evaluation = await tracker.run('evaluate', () =>
-      cpu.evaluateHashers({ preparedManifestKey: prepared.manifestKey, hashing: hashing.output, featureSizePx: config.hashing.featureSizePx, tracking }),
-    );
-    reportInput.evaluation = evaluation.output;
+    }
 
     const report = await tracker.run('report', () => reporting.writeRunReport({ ...reportInput, status: 'succeeded', progress: tracker.snapshot() }).then((written) => ({ ...written, detail: written.location })));
 
-    const retrieval = evaluation.output.map((row) => ({
+    const retrievalRows = (retrieval?.evaluation ?? []).map((row) => ({
       kind: row.kind,
       codeLengthBits: row.codeLengthBits,
       mAP: row.report.meanAveragePrecision,
       rank1: row.report.rank1IdentificationRate,
       hitRateAt10Percent: row.report.hitRateByPenetration.find((point) => Math.abs(point.penetrationRate - 0.1) < 1e-9)?.hitRate ?? Number.NaN,
     }));
-    const best = Math.max(...retrieval.map((row) => row.mAP));
     const networkSummary: Record<string, number> = {};
     for (const evaluated of [shallow, deep]) if (evaluated !== undefined) networkSummary[`sensor_ccr_${evaluated.variant}`] = evaluated.aggregateCcr;
     if (alignment !== undefined) {
@@ -207,14 +174,19 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
     await bookkeeping.finishPipelineRun({
       tracking,
       status: 'FINISHED',
-      summary: { images: prepared.images, quarantined: prepared.quarantined, index_codes: index.output.codes, best_mAP: best, ...networkSummary },
+      summary: {
+        images: prepared.images,
+        quarantined: prepared.quarantined,
+        ...(retrieval !== undefined ? { index_codes: retrieval.index.codes, best_mAP: Math.max(...retrievalRows.map((row) => row.mAP)) } : {}),
+        ...networkSummary,
+      },
     });
 
     return {
       runKey: input.runKey,
       progress: tracker.snapshot(),
       prepared: { manifestKey: prepared.manifestKey, images: prepared.images, quarantined: prepared.quarantined },
-      retrieval,
+      retrieval: retrievalRows,
       sensor: [shallow, deep].flatMap((evaluated) => (evaluated === undefined ? [] : [{ variant: evaluated.variant, ccr: evaluated.aggregateCcr }])),
       alignment:
         alignment === undefined
@@ -225,7 +197,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
               gridErrorAfterPx: mean(alignment.gridErrorAfterPx),
               modelPrefix: alignment.modelPrefix,
             },
-      index: { name: index.output.indexName, version: index.output.version, codes: index.output.codes },
+      index: retrieval === undefined ? undefined : { name: retrieval.index.indexName, version: retrieval.index.version, codes: retrieval.index.codes },
       mlflowRunId: tracking.parentRunId,
       reportLocation: report.location,
     };
@@ -246,4 +218,85 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
     });
     throw error;
   }
+}
+
+type CpuActivities = RetrievalActivities & PipelineRunActivities;
+
+/** What the retrieval stages produce for the summary: the published index and each hasher's retrieval figures. */
+interface RetrievalOutcome {
+  index: { indexName: string; version: number; codes: number };
+  evaluation: HasherEvaluation[];
+}
+
+/** The retrieval stages' settings and inputs: the trained networks, of which hashing may use the alignment model or a sensor classifier. */
+interface RetrievalInput {
+  hashing: HashingConfig;
+  index: IndexConfig;
+  seed: number;
+  preparedManifestKey: string;
+  tracking: TrackingContext;
+  networks: { shallow?: SensorEvaluationOutput; deep?: SensorEvaluationOutput; alignment?: AlignmentStageOutput };
+}
+
+/**
+ * Trains and compares the hashers, encodes the gallery shard by shard,
+ * publishes the index and evaluates retrieval. Each stage's output goes
+ * into the report input as soon as the stage ends, so the report of a run
+ * that fails later still shows it.
+ */
+async function retrievalStages(
+  { hashing, index, seed, preparedManifestKey, tracking, networks: { shallow, deep, alignment } }: RetrievalInput,
+  { tracker, cpu, gpu, reportInput }: { tracker: StageTracker; cpu: ActivityInterfaceFor<CpuActivities>; gpu: ActivityInterfaceFor<RetrievalActivities>; reportInput: RunReportInput },
+): Promise<RetrievalOutcome> {
+  // With alignment before encoding, the hashers train on images warped by the alignment stage's model, so the
+  // hashing stage takes that model as an input. It already runs after every branch above, alignment included,
+  // so runs without alignBeforeEncoding (and recorded histories) schedule the same commands as before.
+  let alignmentModel: { modelVersion: string; modelPrefix: string } | undefined;
+  if (hashing.alignBeforeEncoding === true) {
+    if (alignment === undefined) {
+      throw ApplicationFailure.nonRetryable('hashing.alignBeforeEncoding is true but the alignment stage did not run; add an alignment section to the run config', 'UserInputError');
+    }
+    alignmentModel = { modelVersion: alignment.modelVersion, modelPrefix: alignment.modelPrefix };
+  }
+  // Sensor-embedding features come from a trained sensor classifier, which the hashing stage then takes as an input.
+  let sensorModel: { modelVersion: string; modelPrefix: string } | undefined;
+  const features = hashing.features;
+  if (features?.kind === 'sensor-embedding') {
+    const classifier = features.variant === 'shallow' ? shallow : deep;
+    if (classifier === undefined) {
+      throw ApplicationFailure.nonRetryable(`hashing.features uses the ${features.variant} sensor classifier, but it was not trained; add "${features.variant}" to sensor.variants`, 'UserInputError');
+    }
+    sensorModel = { modelVersion: classifier.modelVersion, modelPrefix: classifier.modelPrefix };
+  }
+  const trained = await tracker.run('hashing', () =>
+    gpu.trainHashers({ preparedManifestKey, hashing, seed, alignment: alignmentModel, sensorModel, tracking }),
+  );
+  reportInput.hashing = trained.output;
+  const indexed = trained.output.hashers.find((hasher) => hasher.kind === hashing.indexed.kind && hasher.codeLengthBits === hashing.indexed.codeLengthBits);
+  if (indexed === undefined) {
+    throw ApplicationFailure.nonRetryable(`the indexed hasher ${hashing.indexed.kind}-${hashing.indexed.codeLengthBits} was not trained`, 'UserInputError');
+  }
+
+  const codeShards = await tracker.run('encode', async () => {
+    const shards = await cpu.listPreparedShards({ preparedManifestKey });
+    const results = await Promise.all(
+      shards.map((shard) =>
+        gpu.encodeGalleryShard({ preparedManifestKey, shard, hasherKey: indexed.key, modelVersion: trained.output.modelVersion }),
+      ),
+    );
+    const codes = results.reduce((sum, result) => sum + result.output.codes, 0);
+    return { keys: results.map((result) => result.output.codeShardKey), cached: results.every((result) => result.cached), detail: `${codes} codes from ${results.length} prepared shard(s)` };
+  });
+  reportInput.codeShardKeys = codeShards.keys;
+
+  const published = await tracker.run('index', () =>
+    cpu.buildGalleryIndex({ codeShardKeys: codeShards.keys, index, codeLengthBits: indexed.codeLengthBits, modelVersion: trained.output.modelVersion }),
+  );
+  reportInput.index = { ...published.output, config: index, codeLengthBits: indexed.codeLengthBits };
+
+  const evaluation = await tracker.run('evaluate', () =>
+    cpu.evaluateHashers({ preparedManifestKey, hashing: trained.output, featureSizePx: hashing.featureSizePx, tracking }),
+  );
+  reportInput.evaluation = evaluation.output;
+  return { index: published.output, evaluation: evaluation.output };
 }

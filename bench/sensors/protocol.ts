@@ -42,6 +42,8 @@ import {
 } from '../../src/sensors';
 
 const DATA_VARIANTS = ['full', 'central-patch-on-white'] as const;
+/** Share of each sensor's images that train, as in the reference study. */
+const PROTOCOL_TRAIN_FRACTION = 0.1;
 
 /**
  * Default model input side for whole input. With fit fixed-scale, the deep
@@ -111,9 +113,10 @@ async function main(): Promise<void> {
     .option('--canvas-gray <level>', 'fit pad or fixed-scale: gray level 0–255 of the canvas around each image (255 is white)', String(CANVAS_GRAY))
     .option('--fixed-scale-reference <px>', `fit fixed-scale: source side in pixels that spans the whole prepared image (default ${FIXED_SCALE_REFERENCE_SIDE_PX})`)
     .option('--normalization <mode>', 'percentile-stretch or none (keep each sensor\'s own intensities)', 'none')
+    .option('--train-fraction <f>', `fraction of each sensor's images in the training split (the protocol's ${PROTOCOL_TRAIN_FRACTION}); other values measure how the CCR depends on the training set size`, String(PROTOCOL_TRAIN_FRACTION))
     .option('--prepare-only', 'prepare the data sets, print their manifest keys and stop')
     .parse()
-    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; maxContrast: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; prepareOnly?: boolean }>();
+    .opts<{ data: string; out: string; seed: string; trainSeed?: string; epochs: string; imageSize?: string; input: string; inputSize?: string; patchesPerImage: string; testGrid: string; maxRotation: string; maxShift: string; maxGamma: string; keepFrame: boolean; maxFrameRotation: string; maxContrast: string; variants: string; width: string; experiment: string; threads: string; dataVariants: string; skipRobustness?: boolean; fit: string; fixedScaleReference?: string; canvasGray: string; normalization: string; trainFraction: string; prepareOnly?: boolean }>();
 
   const logger = createLogger('sensor-protocol');
   const backend = await initializeTensorBackend({ threads: Number(options.threads), logger });
@@ -152,6 +155,8 @@ async function main(): Promise<void> {
   if (Number(options.maxContrast) !== 1) augmentation.maxContrast = Number(options.maxContrast);
   const [ignored] = options.keepFrame ? [] : activeFrameOnlyOptions(augmentation);
   if (ignored !== undefined) throw new Error(FRAME_ONLY_FLAG_ERRORS[ignored]);
+  const trainFraction = Number(options.trainFraction);
+  if (!(trainFraction > 0 && trainFraction < 1)) throw new Error(`invalid --train-fraction "${options.trainFraction}": expected a number between 0 and 1, such as ${PROTOCOL_TRAIN_FRACTION}`);
   const inputSettings = {
     input,
     inputSizePx,
@@ -179,7 +184,7 @@ async function main(): Promise<void> {
       ...(options.fit !== 'stretch' ? { canvasGray: Number(options.canvasGray) } : {}),
       normalization: options.normalization,
       variant: dataVariant,
-      splits: { sensorTrainFraction: 0.1 },
+      splits: { sensorTrainFraction: trainFraction },
       outputPrefix: 'prepared/sensor-protocol/',
     });
     const prepared = await prepareDatasets({ store, config, seed, baseDir: process.cwd(), workDir: mkdtempSync(join(tmpdir(), 'whorl-sensor-')), logger });
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
       : `${inputSettings.inputSizePx}-pixel input resized from ${imageSizePx}-pixel prepared images${input === 'whole-and-frame' ? ', stacked with the frame view' : ''}`;
   const canvasText = options.fit !== 'stretch' ? `, canvas gray ${options.canvasGray}` : '';
   const fitText = `${fixedScaleReferenceSidePx !== undefined ? `fixed-scale, reference side ${fixedScaleReferenceSidePx} px` : options.fit}${canvasText}`;
-  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${Number(options.maxContrast) > 1 ? `, contrast against white from 1/${options.maxContrast} to ${options.maxContrast}` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
+  const header = `Backend ${backend.name} (${backend.version}, ${backend.threads} threads), ${trainFraction * 100}% of each sensor's images for training, seed ${seed} (training seed ${trainingSeed}), ${options.epochs} epochs, ${inputText} (fit ${fitText}, normalization ${options.normalization}), width ×${options.width}, random rotation up to ±${options.maxRotation}° and shift up to ${options.maxShift} px${options.keepFrame ? ' inside the frame' : ''}${Number(options.maxFrameRotation) > 0 ? `, frame turned up to ±${options.maxFrameRotation}°` : ''}${Number(options.maxContrast) > 1 ? `, contrast against white from 1/${options.maxContrast} to ${options.maxContrast}` : ''}${options.maxGamma !== '1' ? `, gamma from 1/${options.maxGamma} to ${options.maxGamma}` : ''}, Adam at ${CPU_SENSOR_TRAINING.learningRate} with a ${CPU_SENSOR_TRAINING.learningRateSchedule} schedule.`;
   await writeFile(options.out, [header, '', ...sections].join('\n'));
   logger.info({ out: options.out }, 'wrote sensor protocol tables');
 }

@@ -16,11 +16,23 @@ import { stackContext } from './stack-command';
 
 const PROGRESS_QUERY = 'progress';
 
-/** Checks that a run config has every section the pipeline needs. */
+/**
+ * Checks that a run config has the sections the pipeline needs: data, and
+ * something to train. hashing and index come together, because the
+ * pipeline indexes the codes of one trained hasher. Without them it trains
+ * and evaluates only the sensor and alignment networks.
+ */
 export function requirePipelineConfig(config: RunConfig, source: string): PipelineConfig {
-  const missing = (['data', 'hashing', 'index'] as const).filter((section) => config[section] === undefined);
-  if (missing.length > 0) {
-    throw new UserInputError(`run config ${source} lacks the section(s) ${missing.join(', ')} that the pipeline needs; see configs/demo.yaml for an example`);
+  const example = 'see configs/demo.yaml for a full run and configs/sensor-protocol.yaml for sensor classification only';
+  if (config.data === undefined) throw new UserInputError(`run config ${source} lacks the data section that the pipeline needs; ${example}`);
+  if (config.hashing !== undefined && config.index === undefined) {
+    throw new UserInputError(`run config ${source} has a hashing section but no index section; add "index: { name: ${config.name} }" to publish the codes, or remove hashing to train only networks`);
+  }
+  if (config.hashing === undefined && config.index !== undefined) {
+    throw new UserInputError(`run config ${source} has an index section but no hashing section, which trains the hasher whose codes it indexes; add a hashing section or remove index`);
+  }
+  if (config.hashing === undefined && config.sensor === undefined && config.alignment === undefined) {
+    throw new UserInputError(`run config ${source} gives the pipeline nothing to train: add a hashing and index section, a sensor section or an alignment section; ${example}`);
   }
   return config as PipelineConfig;
 }
@@ -117,6 +129,11 @@ export async function quarantineLines(manifestKey: string, environment: Environm
   return lines;
 }
 
+/** Describes a published index, such as `demo v3, 72 codes`. */
+function indexLine(index: NonNullable<PipelineSummary['index']>): string {
+  return `${index.name} v${index.version}, ${index.codes} codes`;
+}
+
 async function printSummary(summary: PipelineSummary, environment: Environment, workflowId: string, elapsedMs: number): Promise<void> {
   const uiPort = process.env.WHORL_TEMPORAL_UI_PORT ?? '8233';
   const cachedStages = summary.progress.stages.filter((stage) => stage.status === 'cached').map((stage) => stage.stage);
@@ -124,11 +141,13 @@ async function printSummary(summary: PipelineSummary, environment: Environment, 
   console.log(`run ${summary.runKey} finished in ${formatDuration(elapsedMs)}${cachedStages.length > 0 ? `; served from cache: ${cachedStages.join(', ')}` : ''}`);
   console.log(`prepared: ${summary.prepared.images} images, ${summary.prepared.quarantined} quarantined (${summary.prepared.manifestKey})`);
   if (summary.prepared.quarantined > 0) for (const line of await quarantineLines(summary.prepared.manifestKey, environment)) console.log(line);
-  console.log(`index:    ${summary.index.name} v${summary.index.version}, ${summary.index.codes} codes`);
-  console.log('retrieval on held-out fingers (probe impressions against gallery impressions):');
-  console.log(`  ${'hasher'.padEnd(14)} ${'bits'.padStart(4)} ${'mAP'.padStart(7)} ${'rank-1'.padStart(7)} ${'hit@10%'.padStart(8)}`);
-  for (const row of summary.retrieval) {
-    console.log(`  ${row.kind.padEnd(14)} ${String(row.codeLengthBits).padStart(4)} ${row.mAP.toFixed(3).padStart(7)} ${row.rank1.toFixed(3).padStart(7)} ${row.hitRateAt10Percent.toFixed(3).padStart(8)}`);
+  if (summary.index !== undefined) {
+    console.log(`index:    ${indexLine(summary.index)}`);
+    console.log('retrieval on held-out fingers (probe impressions against gallery impressions):');
+    console.log(`  ${'hasher'.padEnd(14)} ${'bits'.padStart(4)} ${'mAP'.padStart(7)} ${'rank-1'.padStart(7)} ${'hit@10%'.padStart(8)}`);
+    for (const row of summary.retrieval) {
+      console.log(`  ${row.kind.padEnd(14)} ${String(row.codeLengthBits).padStart(4)} ${row.mAP.toFixed(3).padStart(7)} ${row.rank1.toFixed(3).padStart(7)} ${row.hitRateAt10Percent.toFixed(3).padStart(8)}`);
+    }
   }
   for (const line of networkSummaryLines(summary)) console.log(line);
   console.log(`Temporal: http://127.0.0.1:${uiPort}/namespaces/${environment.temporal.namespace}/workflows/${workflowId}`);
@@ -168,7 +187,7 @@ export async function pipelineStatusLines(handle: WorkflowHandle): Promise<strin
   if (status === 'COMPLETED') {
     const summary = (await handle.result()) as PipelineSummary;
     for (const stage of summary.progress.stages) lines.push(formatStageLine(stage, Date.now(), undefined));
-    lines.push(`index: ${summary.index.name} v${summary.index.version}, ${summary.index.codes} codes; report: ${summary.reportLocation}`);
+    lines.push(`${summary.index !== undefined ? `index: ${indexLine(summary.index)}; ` : ''}report: ${summary.reportLocation}`);
     return lines;
   }
   // Failed, cancelled, terminated or timed out: the result call raises the reason.

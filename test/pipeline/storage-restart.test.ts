@@ -82,6 +82,6 @@ describe('pipeline across a MinIO restart', function () {
     const manifest = await readPreparedManifest(store, summary.prepared.manifestKey);
     assert.equal(manifest.counts.images, summary.prepared.images);
     const index = await loadIndexVersion(store, await requireCurrent(store, 'pipeline-restart'));
-    assert.equal(index.shards.reduce((sum, shard) => sum + (shard.contents?.ids.length ?? 0), 0), summary.index.codes);
+    assert.equal(index.shards.reduce((sum, shard) => sum + (shard.contents?.ids.length ?? 0), 0), summary.index?.codes);
   });
 });

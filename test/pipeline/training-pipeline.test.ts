@@ -36,8 +36,8 @@ describe('training pipeline', function () {
 
     const store = createStore(loadEnvironment());
     const index = await readCurrentVersion<{ liveCount: number; modelVersion: string }>(store, 'index/pipeline-tiny/');
-    assert.equal(index?.version, first.summary.index.version);
-    assert.equal(index?.manifest.liveCount, first.summary.index.codes);
+    assert.equal(index?.version, first.summary.index?.version);
+    assert.equal(index?.manifest.liveCount, first.summary.index?.codes);
     assert.ok(await store.head(first.summary.reportLocation.replace(`${store.location}/`, '')), 'the HTML report exists');
 
     // A gallery image queried from its source file must find itself at distance 0,
