@@ -28,6 +28,7 @@ describe('run config', () => {
     { title: 'bad enum value', yaml: 'name: demo\ntensors:\n  backend: cuda\n', keyPath: 'tensors.backend', shown: '"cuda"' },
     { title: 'missing name', yaml: 'seed: 1\n', keyPath: 'name', shown: 'missing' },
     { title: 'filesystem store without root', yaml: 'name: demo\nstorage:\n  kind: filesystem\n', keyPath: 'storage.root', shown: 'missing' },
+    { title: 'a storage prefix, which no store applies', yaml: 'name: demo\nstorage:\n  prefix: runs/\n', keyPath: 'storage.prefix', shown: '"runs/"' },
   ];
   for (const testCase of invalidCases) {
     it(`rejects ${testCase.title} naming key path and value`, () => {
@@ -44,6 +45,10 @@ describe('run config', () => {
       );
     });
   }
+
+  it('accepts an empty storage prefix from older configs', () => {
+    assert.equal(parseRunConfig({ name: 'demo', storage: { kind: 's3', prefix: '' } }, 'inline').storage.kind, 's3');
+  });
 
   it('rejects invalid YAML with the parser position', () => {
     const path = writeConfig('name: demo\nqueues: [unclosed\n');
