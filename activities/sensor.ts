@@ -95,14 +95,15 @@ export function trainingSettings(input: Pick<TrainSensorModelInput, 'size' | 'ov
 
 /** Sensor-classifier activities: training on the GPU-class queue and evaluation. */
 export function createSensorActivities(deps: ActivityDependencies) {
-  /** Finds the MLflow run of an earlier attempt (heartbeat first, then the run-key tag), or creates one. */
+  /** Finds the unfinished MLflow run of an earlier attempt (heartbeat first, then the run-key tag), or creates one. */
   async function resolveRun(input: TrainSensorModelInput, previous: TrainHeartbeat | undefined): Promise<RunInfo> {
     if (previous?.mlflowRunId !== undefined) return (await deps.tracking.getRun(previous.mlflowRunId)).info;
 
     const experimentId = await deps.tracking.getOrCreateExperiment(input.experiment);
+    // A finished run records a complete training, so training again, such as after its model was deleted, gets a new run.
     const [existing] = await deps.tracking.searchRuns({
       experimentIds: [experimentId],
-      filter: `tags.\`${SENSOR_RUN_TAGS.runKey}\` = '${input.runKey}' AND tags.\`${SENSOR_RUN_TAGS.variant}\` = '${input.variant}'`,
+      filter: `tags.\`${SENSOR_RUN_TAGS.runKey}\` = '${input.runKey}' AND tags.\`${SENSOR_RUN_TAGS.variant}\` = '${input.variant}' AND attributes.status != 'FINISHED'`,
       maxResults: 1,
     });
     if (existing !== undefined) return existing.info;
@@ -136,10 +137,10 @@ export function createSensorActivities(deps: ActivityDependencies) {
         const splits = await loadSensorSplits(deps.store, input.manifestKey);
         const run = await resolveRun(input, previous);
         context.heartbeat({ mlflowRunId: run.runId } satisfies TrainHeartbeat);
-        await deps.tracking.logBatch(run.runId, {
-          params: tensorBackendRunParameters(backend),
-          tags: { [SENSOR_RUN_TAGS.dataVariant]: splits.preprocess.variant, 'whorl.model_hash': sensorModelHash(settings, splits.datasetHash) },
-        });
+        // A resumed run keeps the backend of its first attempt; a retry on another backend is recorded as a tag.
+        const changed = await deps.tracking.logParamsOnce(run.runId, tensorBackendRunParameters(backend));
+        if (changed.length > 0) logger.warn({ runId: run.runId, changed }, 'resumed the training run on another tensor backend');
+        await deps.tracking.setTags(run.runId, { [SENSOR_RUN_TAGS.dataVariant]: splits.preprocess.variant, 'whorl.model_hash': sensorModelHash(settings, splits.datasetHash) });
 
         const result = await trainSensorClassifier(
           {

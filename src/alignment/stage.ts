@@ -128,7 +128,12 @@ export async function trainAlignmentStage(request: AlignmentStageRequest, deps: 
   const evaluationImages = evaluationPrepared.map(toGrayImage);
 
   const experimentId = await deps.tracking.getOrCreateExperiment(request.experiment);
-  const existing = await deps.tracking.searchRuns({ experimentIds: [experimentId], filter: `tags."whorl.run_key" = '${request.runKey}' and tags."whorl.stage" = '${ALIGNMENT_STAGE}'`, maxResults: 1 });
+  // An unfinished run of the same key is an interrupted attempt, which this one resumes. A finished run records a complete training, so training again gets a new run.
+  const existing = await deps.tracking.searchRuns({
+    experimentIds: [experimentId],
+    filter: `tags."whorl.run_key" = '${request.runKey}' and tags."whorl.stage" = '${ALIGNMENT_STAGE}' and attributes.status != 'FINISHED'`,
+    maxResults: 1,
+  });
   const runId =
     existing[0]?.info.runId ??
     (

@@ -396,6 +396,18 @@ function validatePatchSizes(samples: SensorSample[], patchSizePx: number): void 
   }
 }
 
+/**
+ * Logs the training params into the request's MLflow run. The run may be
+ * one that an interrupted attempt started, possibly on a worker with
+ * another backend, so params already logged keep their first value (see
+ * `logParamsOnce`).
+ */
+async function logTrackingParams(request: TrainSensorClassifierRequest, params: Record<string, string | number>): Promise<void> {
+  if (request.tracking === undefined) return;
+  const changed = await request.tracking.client.logParamsOnce(request.tracking.run.runId, params);
+  if (changed.length > 0) request.logger?.warn({ runId: request.tracking.run.runId, changed }, 'resumed run logged with other param values; the first values stay, the new ones are tags');
+}
+
 function trackingParams(settings: SensorTrainingSettings, splits: SensorSplits, parameterCount: number, backend: string | undefined): Record<string, string | number> {
   return {
     variant: settings.variant,
@@ -476,7 +488,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
     const history = (await findLatestCheckpoint(store, runKey, stage))?.manifest.history ?? [];
     const trainingTimeMs = totalDurationMs(history);
     if (request.tracking !== undefined) {
-      await request.tracking.client.logBatch(request.tracking.run.runId, { params: trackingParams(settings, splits, existing.parameterCount, request.backend) });
+      await logTrackingParams(request, trackingParams(settings, splits, existing.parameterCount, request.backend));
       await logFinishedTraining(request, modelPrefix, history, trainingTimeMs);
     }
     request.logger?.info({ modelPrefix }, 'reused finished sensor classifier');
@@ -488,7 +500,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const parameterCount = model.countParams();
   if (request.tracking !== undefined) {
-    await request.tracking.client.logBatch(request.tracking.run.runId, { params: trackingParams(settings, splits, parameterCount, request.backend) });
+    await logTrackingParams(request, trackingParams(settings, splits, parameterCount, request.backend));
   }
 
   const patches = usesPatches(settings.input);

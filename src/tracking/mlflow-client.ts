@@ -4,6 +4,8 @@ import type { Environment } from '../config/environment';
 
 /** Tag that MLflow's UI and search use to link a child run to its parent. */
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
+/** Tag prefix that records a param whose value changed in a resumed run (see `logParamsOnce`). */
+export const PARAM_CHANGED_TAG_PREFIX = 'whorl.param_changed.';
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -219,6 +221,28 @@ export class MlflowClient {
 
   async logParams(runId: string, params: Record<string, string | number | boolean>): Promise<void> {
     await this.logBatch(runId, { params });
+  }
+
+  /**
+   * Logs params into a run that may already hold some of them, as a resumed
+   * training run does. MLflow refuses to change a logged param, so a param
+   * already logged keeps its first value. A different new value goes into
+   * the tag `whorl.param_changed.<key>` as "old → new", for example when a
+   * retry runs on a worker with another tensor backend. Returns the keys
+   * whose value changed.
+   */
+  async logParamsOnce(runId: string, params: Record<string, string | number | boolean>): Promise<string[]> {
+    const logged = (await this.getRun(runId)).params;
+    const fresh: Record<string, string> = {};
+    const changes: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(params)) {
+      const value = String(raw);
+      const first = logged[key];
+      if (first === undefined) fresh[key] = value;
+      else if (first !== value) changes[`${PARAM_CHANGED_TAG_PREFIX}${key}`] = `${first} → ${value}`;
+    }
+    await this.logBatch(runId, { params: fresh, tags: changes });
+    return Object.keys(changes).map((tag) => tag.slice(PARAM_CHANGED_TAG_PREFIX.length));
   }
 
   async setTags(runId: string, tags: Record<string, string>): Promise<void> {

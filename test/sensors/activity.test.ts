@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +8,7 @@ import { createSensorActivities, type TrainSensorModelInput } from '../../activi
 import { loadEnvironment } from '../../src/config/environment';
 import { silentLogger } from '../../src/logging';
 import type { ObjectStore } from '../../src/storage';
-import type { MlflowClient, Run, RunInfo } from '../../src/tracking';
+import { MlflowClient, type Run, type RunInfo } from '../../src/tracking';
 import { tempStore, writePreparedDataset } from './support';
 
 function runActivity<A extends unknown[], R>(environment: MockActivityEnvironment, activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
@@ -32,6 +33,8 @@ function recordingTracking() {
     logBatch: async (_runId: string, batch: { metrics?: Array<{ key: string }>; tags?: Record<string, string> }) => {
       for (const metric of batch.metrics ?? []) metricKeys.push(metric.key);
     },
+    logParamsOnce: async () => [],
+    setTags: async () => undefined,
     logArtifact: async (_run: RunInfo, path: string) => {
       artifacts.push(path);
       return path;
@@ -103,6 +106,46 @@ describe('sensor activities', function () {
     assert.equal(evaluated.confusion.flat().reduce((sum, count) => sum + count, 0), 4);
     assert.ok(tracking.metricKeys.includes('ccr'));
     assert.equal(tracking.runs[0].info.status, 'FINISHED');
+  });
+
+  describe('MLflow runs of earlier attempts, against the local server', () => {
+    const client = MlflowClient.fromEnvironment(loadEnvironment());
+    let manifestKey: string;
+    let store: ObjectStore;
+
+    before(async () => {
+      store = tempStore();
+      manifestKey = await writePreparedDataset(store, { sensors: ['a', 'b'], imagesPerSensor: 4, trainPerSensor: 2, sizePx: 32 });
+    });
+
+    it('resumes an unfinished run logged by another backend and records the change', async () => {
+      const runKey = `resume-${randomUUID()}`;
+      const experimentId = await client.getOrCreateExperiment('whorl-sensor-test');
+      const earlier = await client.createRun({ experimentId, tags: { 'whorl.run_key': runKey, 'whorl.variant': 'shallow' } });
+      await client.logParams(earlier.runId, { 'tensors.backend': 'tensorflow-gpu', 'tensors.threads': '8' });
+
+      const activities = createSensorActivities(dependencies(store, client));
+      const trained = await runActivity(new MockActivityEnvironment(), activities.trainSensorModel, trainInput(manifestKey, { runKey }));
+      assert.equal(trained.mlflowRunId, earlier.runId);
+      const run = await client.getRun(earlier.runId);
+      assert.equal(run.params['tensors.backend'], 'tensorflow-gpu');
+      assert.equal(run.tags['whorl.param_changed.tensors.backend'], 'tensorflow-gpu → cpu');
+      assert.equal(run.params.variant, 'shallow', 'the training params were logged too');
+    });
+
+    it('starts a new run when the run of the same key finished', async () => {
+      const runKey = `finished-${randomUUID()}`;
+      const first = await runActivity(new MockActivityEnvironment(), createSensorActivities(dependencies(store, client)).trainSensorModel, trainInput(manifestKey, { runKey }));
+      await client.endRun(first.mlflowRunId, 'FINISHED');
+
+      // Another store lacks the finished model, so the same settings train again.
+      const otherStore = tempStore();
+      const otherManifest = await writePreparedDataset(otherStore, { sensors: ['a', 'b'], imagesPerSensor: 4, trainPerSensor: 2, sizePx: 32 });
+      const second = await runActivity(new MockActivityEnvironment(), createSensorActivities(dependencies(otherStore, client)).trainSensorModel, trainInput(otherManifest, { runKey }));
+      assert.equal(second.reused, false);
+      assert.notEqual(second.mlflowRunId, first.mlflowRunId);
+      assert.equal((await client.getRun(first.mlflowRunId)).info.status, 'FINISHED');
+    });
   });
 
   it('one-sensor data fails without retry', async () => {

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadEnvironment } from '../../src/config/environment';
 import { EndpointUnreachableError } from '../../src/config/errors';
-import { MlflowClient, MlflowRequestError, PARENT_RUN_TAG } from '../../src/tracking';
+import { MlflowClient, MlflowRequestError, PARAM_CHANGED_TAG_PREFIX, PARENT_RUN_TAG } from '../../src/tracking';
 import { unusedPort } from '../support/stack';
 
 describe('MLflow client against the local server', () => {
@@ -30,6 +30,16 @@ describe('MLflow client against the local server', () => {
     assert.equal(stored.tags.stage, 'sensor');
     assert.equal(stored.info.status, 'FINISHED');
     assert.equal(stored.info.runName, 'params');
+  });
+
+  it('keeps the first value of a param logged again and tags the change', async () => {
+    const run = await client.createRun({ experimentId, runName: 'params-once' });
+    assert.deepEqual(await client.logParamsOnce(run.runId, { backend: 'wasm', threads: 1 }), []);
+    assert.deepEqual(await client.logParamsOnce(run.runId, { backend: 'tensorflow', threads: 1, epochs: 3 }), ['backend']);
+    const stored = await client.getRun(run.runId);
+    assert.deepEqual(stored.params, { backend: 'wasm', threads: '1', epochs: '3' });
+    assert.equal(stored.tags[`${PARAM_CHANGED_TAG_PREFIX}backend`], 'wasm → tensorflow');
+    assert.equal(stored.tags[`${PARAM_CHANGED_TAG_PREFIX}threads`], undefined);
   });
 
   it('keeps the metric history of more points than one batch holds', async () => {
