@@ -249,8 +249,9 @@ async function retrievalStages(
   { tracker, cpu, gpu, reportInput }: { tracker: StageTracker; cpu: ActivityInterfaceFor<CpuActivities>; gpu: ActivityInterfaceFor<RetrievalActivities>; reportInput: RunReportInput },
 ): Promise<RetrievalOutcome> {
   // With alignment before encoding, the hashers train on images warped by the alignment stage's model, so the
-  // hashing stage takes that model as an input. It already runs after every branch above, alignment included,
-  // so runs without alignBeforeEncoding (and recorded histories) schedule the same commands as before.
+  // hashing stage takes that model as an input. The pipeline calls this function only after every network branch,
+  // alignment included, has ended, so runs without alignBeforeEncoding (and recorded histories) schedule the same
+  // commands as before.
   let alignmentModel: { modelVersion: string; modelPrefix: string } | undefined;
   if (hashing.alignBeforeEncoding === true) {
     if (alignment === undefined) {
