@@ -10,12 +10,22 @@ import type { IndexConfig } from '../src/pipeline/config';
 import { reportRun, retrievalResultFromReport, stageRecordFromTracked, type DataSectionId, type RunReport, type RunStatus } from '../src/reports';
 import { REPOSITORY_ROOT } from '../src/stack/versions';
 import type { RunConfig } from '../src/config/run-config';
-import type { PipelineProgress } from '../workflows/stage-tracker';
+import type { PipelineProgress, StageProgress } from '../workflows/stage-tracker';
 import type { ActivityDependencies } from './dependencies';
 import type { AlignmentStageOutput, EpochSummary, SensorEvaluationOutput } from './pipeline-stages';
 import type { HasherEvaluation, HashingStageOutput, StageOutcome, TrackingContext } from './retrieval';
 
 /** Report sections that each pipeline stage feeds, so a missing stage is named where its data would be. */
+/**
+ * Marks the report stage as done in the page of a run that succeeded. The
+ * stage is still running while it writes the page, and writing the page is
+ * its last step.
+ */
+function withOwnStage(stage: StageProgress, status: RunReportInput['status']): StageProgress {
+  if (stage.stage !== 'report' || stage.status !== 'running' || status !== 'succeeded') return stage;
+  return { ...stage, status: 'done', finishedAtMs: Date.now(), detail: 'this page' };
+}
+
 const SECTIONS_BY_STAGE: Record<string, DataSectionId[]> = {
   prepare: [],
   'sensor-shallow': ['sensor', 'robustness', 'training'],
@@ -112,7 +122,7 @@ export function createRunReportActivities(deps: ActivityDependencies) {
           ],
           index: input.index === undefined ? undefined : { name: input.index.indexName, version: `v${input.index.version}` },
         },
-        stages: input.progress.stages.map((stage) => stageRecordFromTracked(stage, { sections: SECTIONS_BY_STAGE[stage.stage] })),
+        stages: input.progress.stages.map((stage) => stageRecordFromTracked(withOwnStage(stage, input.status), { sections: SECTIONS_BY_STAGE[stage.stage] })),
       };
 
       if (input.tracking !== undefined) report.tracking = { trackingUri: tracking.trackingUri, experimentId: input.tracking.experimentId, runId: input.tracking.parentRunId };

@@ -36,6 +36,8 @@ export interface PipelineSummary {
   /** The published gallery index; absent when the run config has no hashing section. */
   index?: { name: string; version: number; codes: number };
   mlflowRunId: string;
+  /** MLflow experiment of that run; absent in summaries of runs from before it was recorded. */
+  mlflowExperimentId?: string;
   /** Location of the HTML run report. */
   reportLocation: string;
 }
@@ -148,7 +150,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
 
     let retrieval: RetrievalOutcome | undefined;
     if (config.hashing === undefined || config.index === undefined) {
-      for (const stage of RETRIEVAL_STAGES) tracker.skip(stage, 'the run config has no hashing section');
+      for (const stage of RETRIEVAL_STAGES) tracker.skip(stage, 'the run config has no hashing and index sections');
     } else {
       retrieval = await retrievalStages(
         { hashing: config.hashing, index: config.index, seed: config.seed, preparedManifestKey: prepared.manifestKey, tracking, networks: { shallow, deep, alignment } },
@@ -199,6 +201,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
             },
       index: retrieval === undefined ? undefined : { name: retrieval.index.indexName, version: retrieval.index.version, codes: retrieval.index.codes },
       mlflowRunId: tracking.parentRunId,
+      mlflowExperimentId: tracking.experimentId,
       reportLocation: report.location,
     };
   } catch (error) {
@@ -222,7 +225,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSu
 
 type CpuActivities = RetrievalActivities & PipelineRunActivities;
 
-/** What the retrieval stages produce for the summary: the published index and each hasher's retrieval figures. */
+/** The retrieval stages' results for the summary: the published index and each hasher's retrieval figures. */
 interface RetrievalOutcome {
   index: { indexName: string; version: number; codes: number };
   evaluation: HasherEvaluation[];

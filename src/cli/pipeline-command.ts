@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { loadEnvironment, type Environment } from '../config/environment';
 import { UserInputError } from '../config/errors';
 import { loadRunConfig, type RunConfig } from '../config/run-config';
@@ -52,7 +52,10 @@ function formatDuration(ms: number): string {
   return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
 }
 
-/** Renders one stage as a line with a bar: `hashing   [#####.....] running 0:42 hasher 3/6`. */
+/** Width of the stage-name column: the longest stage name, `sensor-shallow`. */
+const STAGE_NAME_WIDTH = 14;
+
+/** Renders one stage as a line with a bar: `hashing        [#####.....] running 0:42 hasher 3/6`. */
 export function formatStageLine(stage: StageProgress, nowMs: number, activityProgress?: { done: number; total: number }): string {
   const width = 20;
   const finished = stage.status === 'done' || stage.status === 'cached';
@@ -63,7 +66,7 @@ export function formatStageLine(stage: StageProgress, nowMs: number, activityPro
   const elapsed = stage.startedAtMs === undefined ? '' : formatDuration((stage.finishedAtMs ?? nowMs) - stage.startedAtMs);
   const counter = stage.status === 'running' && activityProgress !== undefined ? ` ${activityProgress.done}/${activityProgress.total}` : '';
   const detail = stage.detail !== undefined ? `  ${stage.detail}` : '';
-  return `${stage.stage.padEnd(10)} [${bar}] ${stage.status.padEnd(8)} ${elapsed.padStart(6)}${counter}${detail}`;
+  return `${stage.stage.padEnd(STAGE_NAME_WIDTH)} [${bar}] ${stage.status.padEnd(8)} ${elapsed.padStart(6)}${counter}${detail}`;
 }
 
 /** Reads `{ done, total }` from the heartbeat of the first running activity, when it reports one. */
@@ -129,6 +132,13 @@ export async function quarantineLines(manifestKey: string, environment: Environm
   return lines;
 }
 
+/** Returns the MLflow UI page of the pipeline's run, under its experiment when the summary names it. */
+export function mlflowRunUrl(trackingUri: string, summary: Pick<PipelineSummary, 'mlflowRunId' | 'mlflowExperimentId'>): string {
+  const base = trackingUri.replace(/\/+$/, '');
+  if (summary.mlflowExperimentId === undefined) return `${base}/#/runs/${summary.mlflowRunId}`;
+  return `${base}/#/experiments/${summary.mlflowExperimentId}/runs/${summary.mlflowRunId}`;
+}
+
 /** Describes a published index, such as `demo v3, 72 codes`. */
 function indexLine(index: NonNullable<PipelineSummary['index']>): string {
   return `${index.name} v${index.version}, ${index.codes} codes`;
@@ -151,7 +161,7 @@ async function printSummary(summary: PipelineSummary, environment: Environment, 
   }
   for (const line of networkSummaryLines(summary)) console.log(line);
   console.log(`Temporal: http://127.0.0.1:${uiPort}/namespaces/${environment.temporal.namespace}/workflows/${workflowId}`);
-  console.log(`MLflow:   ${environment.mlflow.uri}/#/experiments/runs/${summary.mlflowRunId}`);
+  console.log(`MLflow:   ${mlflowRunUrl(environment.mlflow.uri, summary)}`);
   console.log(`report:   ${summary.reportLocation} (open it with "whorl report ${summary.runKey} --out report.html")`);
 }
 
@@ -173,7 +183,12 @@ function failureChain(error: unknown): string {
  * would wait for one.
  */
 export async function pipelineStatusLines(handle: WorkflowHandle): Promise<string[]> {
-  const description = await handle.describe();
+  const description = await handle.describe().catch((error: unknown) => {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new UserInputError(`no pipeline run has the workflow id "${handle.workflowId}"; "whorl pipeline list" shows the recent ones`);
+    }
+    throw error;
+  });
   const status = description.status.name;
   const closed = description.closeTime === undefined ? '' : ` at ${description.closeTime.toISOString()}`;
   const lines = [`${handle.workflowId}: ${status}${closed}`];

@@ -384,10 +384,19 @@ export function quarantineSection(report: RunReport): Html {
  * Data sections, and the pattern of stage names whose failure explains a
  * section's absence when a stage does not list its `sections`.
  */
-const DATA_SECTIONS: Array<{ id: DataSectionId; title: string; stagePattern: RegExp; present: (report: RunReport) => boolean }> = [
+const DATA_SECTIONS: Array<{ id: DataSectionId; title: string; stagePattern: RegExp; present: (report: RunReport) => boolean; turnedOff?: (report: RunReport) => string | undefined }> = [
   { id: 'training', title: 'Training', stagePattern: /train|^hashing$/, present: (report) => (report.training ?? []).some((history) => history.epochs.length > 0) },
   { id: 'sensor', title: 'Sensor classification', stagePattern: /sensor/, present: (report) => report.sensorClassification !== undefined },
-  { id: 'robustness', title: 'Robustness', stagePattern: /sensor|robust/, present: (report) => (report.robustness ?? []).length > 0 },
+  {
+    id: 'robustness',
+    title: 'Robustness',
+    stagePattern: /sensor|robust/,
+    present: (report) => (report.robustness ?? []).length > 0,
+    turnedOff: (report) =>
+      (report.config.values.sensor as { robustness?: unknown } | undefined)?.robustness === false
+        ? 'The run config turns the robustness tables off (sensor.robustness: false). Set it to true to evaluate the classifiers under rotation, occlusion and noise.'
+        : undefined,
+  },
   { id: 'alignment', title: 'Alignment', stagePattern: /align/, present: (report) => report.alignment !== undefined },
   { id: 'retrieval', title: 'Retrieval', stagePattern: /retrieval|hash|encode|index|^evaluate$/, present: (report) => (report.retrieval?.results ?? []).length > 0 },
   { id: 'codes', title: 'Code quality', stagePattern: /hash|encode/, present: (report) => (report.codeQuality ?? []).length > 0 },
@@ -395,13 +404,16 @@ const DATA_SECTIONS: Array<{ id: DataSectionId; title: string; stagePattern: Reg
 ];
 
 /**
- * Builds a section for data the run did not produce, naming the failed,
- * skipped or cancelled stages that would have produced it. Returns nothing
- * when no such stage exists, because then the run never planned that data.
+ * Builds a section for data the run did not produce: the config setting
+ * that turned it off, or else the failed, skipped or cancelled stages that
+ * would have produced it. Returns nothing when neither applies, because then
+ * the run never planned that data.
  */
 export function missingSection(report: RunReport, id: DataSectionId): Html {
   const definition = DATA_SECTIONS.find((section) => section.id === id);
   if (definition === undefined || definition.present(report)) return html``;
+  const turnedOff = definition.turnedOff?.(report);
+  if (turnedOff !== undefined) return html`<section id="${id}"><h2>${definition.title}</h2><div class="notice skipped">${turnedOff}</div></section>`;
   const stages = problemStages(report).filter((stage) =>
     stage.sections !== undefined ? stage.sections.includes(definition.id) : definition.stagePattern.test(stage.name),
   );

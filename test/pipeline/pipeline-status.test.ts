@@ -64,4 +64,17 @@ describe('pipeline status', function () {
       await client.connection.close();
     }
   });
+
+  it('rejects an unknown workflow id', async () => {
+    const client = await connectClient(loadEnvironment());
+    try {
+      await assert.rejects(pipelineStatusLines(client.workflow.getHandle('pipeline-no-such-run')), (error: Error) => {
+        assert.ok(error instanceof UserInputError, `expected a UserInputError, got ${error.name}`);
+        assert.match(error.message, /no pipeline run has the workflow id "pipeline-no-such-run"; "whorl pipeline list" shows the recent ones/);
+        return true;
+      });
+    } finally {
+      await client.connection.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { pipelineStatusLines, requirePipelineConfig, runPipeline } from '../../src/cli/pipeline-command';
+import { mlflowRunUrl, pipelineStatusLines, requirePipelineConfig, runPipeline } from '../../src/cli/pipeline-command';
 import { loadEnvironment } from '../../src/config/environment';
 import { UserInputError } from '../../src/config/errors';
 import { parseRunConfig } from '../../src/config/run-config';
@@ -31,7 +31,7 @@ describe('pipeline config sections', () => {
     assertRejected({ sensor: { variants: ['deep'] } }, [/inline\.yaml lacks the data section/, /configs\/sensor-protocol\.yaml/]);
   });
 
-  it('rejects hashing without index and index without hashing', () => {
+  it('rejects hashing or index alone', () => {
     assertRejected({ data, hashing }, [/has a hashing section but no index section/, /index: \{ name: sections \}/]);
     assertRejected({ data, index: { name: 'sections' } }, [/has an index section but no hashing section/]);
   });
@@ -50,7 +50,7 @@ describe('pipeline config sections', () => {
 describe('pipeline without hashing', function () {
   this.timeout(600_000);
 
-  it('trains and evaluates the sensor classifier and skips the retrieval stages', async () => {
+  it('skips the retrieval stages', async () => {
     const { summary, workflowId } = await runPipeline({ configPath: 'test/fixtures/pipeline-sensor-only.yaml', startStack: false, startWorkers: true, runKey: `sensor-only-${Date.now()}` });
     const byStage = new Map(summary.progress.stages.map((stage) => [stage.stage, stage]));
     for (const stage of ['prepare', 'sensor-shallow', 'report']) {
@@ -60,8 +60,10 @@ describe('pipeline without hashing', function () {
     assert.equal(byStage.get('sensor-deep')?.status, 'skipped');
     for (const stage of RETRIEVAL_STAGES) {
       assert.equal(byStage.get(stage)?.status, 'skipped', `${stage} should be skipped`);
-      assert.equal(byStage.get(stage)?.detail, 'the run config has no hashing section');
+      assert.equal(byStage.get(stage)?.detail, 'the run config has no hashing and index sections');
     }
+    assert.equal(mlflowRunUrl('http://127.0.0.1:5000/', summary), `http://127.0.0.1:5000/#/experiments/${summary.mlflowExperimentId}/runs/${summary.mlflowRunId}`);
+    assert.match(summary.mlflowExperimentId ?? '', /^\d+$/);
     assert.equal(summary.index, undefined);
     assert.deepEqual(summary.retrieval, []);
     assert.deepEqual(summary.sensor.map((row) => row.variant), ['shallow']);
@@ -72,6 +74,9 @@ describe('pipeline without hashing', function () {
     assert.equal(await readCurrentVersion(store, 'index/pipeline-sensor-only/'), undefined, 'a run without hashing published an index');
     const report = parseRunReportJson(Buffer.from(await store.get(reportKeys(summary.runKey).runReport)).toString('utf8'), summary.runKey);
     assert.equal(report.status, 'succeeded');
+    assert.equal(report.stages.find((stage) => stage.name === 'report')?.status, 'succeeded', 'the page shows its own stage as running');
+    const html = Buffer.from(await store.get(reportKeys(summary.runKey).html)).toString('utf8');
+    assert.match(html, /The run config turns the robustness tables off \(sensor\.robustness: false\)/);
     assert.deepEqual(report.sensorClassification?.variants.map((variant) => variant.variant), ['shallow']);
     assert.deepEqual(report.retrieval?.results ?? [], []);
 
