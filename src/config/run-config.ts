@@ -131,6 +131,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     const advice = hints.length > 0 ? `did you mean ${hints.join(', ')}?` : 'check its spelling against configs/demo.yaml and the Configuration section of the README';
     return `  ${keyPath}: ${issue.message}; ${advice}`;
   }
+  // A key written without a value (`data:` alone on its line) reads as null in YAML.
+  if (issue.code === 'invalid_type' && (value === null || value === undefined)) {
+    const fix = value === null ? 'the key has no value; fill it in as configs/demo.yaml does, or remove the key' : 'add it as configs/demo.yaml does';
+    return `  ${keyPath}: ${issue.message} (got ${value === null ? 'an empty value' : 'missing'}); ${fix}`;
+  }
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
   const limit = 200;
   return `  ${keyPath}: ${issue.message} (got ${shown.length > limit ? `${shown.slice(0, limit)}…` : shown})`;

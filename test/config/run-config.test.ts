@@ -28,6 +28,8 @@ describe('run config', () => {
     { title: 'bad enum value', yaml: 'name: demo\ntensors:\n  backend: cuda\n', keyPath: 'tensors.backend', shown: '"cuda"' },
     { title: 'missing name', yaml: 'seed: 1\n', keyPath: 'name', shown: 'missing' },
     { title: 'filesystem store without root', yaml: 'name: demo\nstorage:\n  kind: filesystem\n', keyPath: 'storage.root', shown: 'missing' },
+    { title: 'an empty section', yaml: 'name: demo\ndata:\n', keyPath: 'data', shown: 'got an empty value); the key has no value; fill it in as configs/demo.yaml does, or remove the key' },
+    { title: 'a section without its required list', yaml: 'name: demo\ndata:\n  imageSizePx: 64\n', keyPath: 'data.sources', shown: 'got missing); add it as configs/demo.yaml does' },
     { title: 'a storage prefix, which no store applies', yaml: 'name: demo\nstorage:\n  prefix: runs/\n', keyPath: 'storage.prefix', shown: '"runs/"' },
   ];
   for (const testCase of invalidCases) {
