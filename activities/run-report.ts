@@ -15,7 +15,6 @@ import type { ActivityDependencies } from './dependencies';
 import type { AlignmentStageOutput, EpochSummary, SensorEvaluationOutput } from './pipeline-stages';
 import type { HasherEvaluation, HashingStageOutput, StageOutcome, TrackingContext } from './retrieval';
 
-/** Report sections that each pipeline stage feeds, so a missing stage is named where its data would be. */
 /**
  * Marks the report stage as done in the page of a run that succeeded. The
  * stage is still running while it writes the page, and writing the page is
@@ -26,6 +25,7 @@ function withOwnStage(stage: StageProgress, status: RunReportInput['status']): S
   return { ...stage, status: 'done', finishedAtMs: Date.now(), detail: 'this page' };
 }
 
+/** Report sections that each pipeline stage feeds, so a missing stage is named where its data would be. */
 const SECTIONS_BY_STAGE: Record<string, DataSectionId[]> = {
   prepare: [],
   'sensor-shallow': ['sensor', 'robustness', 'training'],

@@ -12,7 +12,7 @@ import {
   type SensorTrainingSettings,
 } from '../src/sensors';
 import { initializeTensorBackend, tensorBackendRunParameters, type TensorBackendChoice } from '../src/tensors';
-import type { RunInfo } from '../src/tracking';
+import { UNFINISHED_RUN_FILTER, type RunInfo } from '../src/tracking';
 import type { TrainingProgress } from '../src/training';
 import type { ActivityDependencies } from './dependencies';
 import { failFastOnUserInput } from './failures';
@@ -103,7 +103,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
     // A finished run records a complete training, so training again, such as after its model was deleted, gets a new run.
     const [existing] = await deps.tracking.searchRuns({
       experimentIds: [experimentId],
-      filter: `tags.\`${SENSOR_RUN_TAGS.runKey}\` = '${input.runKey}' AND tags.\`${SENSOR_RUN_TAGS.variant}\` = '${input.variant}' AND attributes.status != 'FINISHED'`,
+      filter: `tags.\`${SENSOR_RUN_TAGS.runKey}\` = '${input.runKey}' AND tags.\`${SENSOR_RUN_TAGS.variant}\` = '${input.variant}' AND ${UNFINISHED_RUN_FILTER}`,
       maxResults: 1,
     });
     if (existing !== undefined) return existing.info;
@@ -137,7 +137,7 @@ export function createSensorActivities(deps: ActivityDependencies) {
         const splits = await loadSensorSplits(deps.store, input.manifestKey);
         const run = await resolveRun(input, previous);
         context.heartbeat({ mlflowRunId: run.runId } satisfies TrainHeartbeat);
-        // A resumed run keeps the backend of its first attempt; a retry on another backend is recorded as a tag.
+        // A resumed run keeps the backend params of its first attempt. A retry on another backend is recorded as a tag.
         const changed = await deps.tracking.logParamsOnce(run.runId, tensorBackendRunParameters(backend));
         if (changed.length > 0) logger.warn({ runId: run.runId, changed }, 'resumed the training run on another tensor backend');
         await deps.tracking.setTags(run.runId, { [SENSOR_RUN_TAGS.dataVariant]: splits.preprocess.variant, 'whorl.model_hash': sensorModelHash(settings, splits.datasetHash) });

@@ -4,7 +4,7 @@ import type { GrayImage } from '../imaging';
 import type { Logger } from '../logging';
 import { ALIGNMENT_MODEL_PRESETS, type AlignmentModelOptions, type AlignmentModelPreset } from '../models/alignment';
 import type { ObjectStore } from '../storage';
-import type { MlflowClient } from '../tracking';
+import { UNFINISHED_RUN_FILTER, type MlflowClient } from '../tracking';
 import { checkpointRoot, runTrainingLoop, type TrainingProgress } from '../training';
 import { evaluateImpressionPairs, evaluateSyntheticPairs, makeEvaluationPairs, type ImpressionPair, type RealPairEvaluation, type SyntheticEvaluation } from './evaluation';
 import { saveAlignmentModel } from './model-store';
@@ -131,7 +131,7 @@ export async function trainAlignmentStage(request: AlignmentStageRequest, deps: 
   // An unfinished run of the same key is an interrupted attempt, which this one resumes. A finished run records a complete training, so training again gets a new run.
   const existing = await deps.tracking.searchRuns({
     experimentIds: [experimentId],
-    filter: `tags."whorl.run_key" = '${request.runKey}' and tags."whorl.stage" = '${ALIGNMENT_STAGE}' and attributes.status != 'FINISHED'`,
+    filter: `tags."whorl.run_key" = '${request.runKey}' and tags."whorl.stage" = '${ALIGNMENT_STAGE}' and ${UNFINISHED_RUN_FILTER}`,
     maxResults: 1,
   });
   const runId =

@@ -499,9 +499,7 @@ export async function trainSensorClassifier(request: TrainSensorClassifierReques
   const optimizer = tf.train.adam(settings.learningRate);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const parameterCount = model.countParams();
-  if (request.tracking !== undefined) {
-    await logTrackingParams(request, trackingParams(settings, splits, parameterCount, request.backend));
-  }
+  await logTrackingParams(request, trackingParams(settings, splits, parameterCount, request.backend));
 
   const patches = usesPatches(settings.input);
   if (patches) validatePatchSizes(splits.train, settings.inputSizePx);

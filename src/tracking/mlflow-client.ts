@@ -4,6 +4,8 @@ import type { Environment } from '../config/environment';
 
 /** Tag that MLflow's UI and search use to link a child run to its parent. */
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
+/** Search filter clause for runs that have not finished, such as the run of an interrupted training attempt. */
+export const UNFINISHED_RUN_FILTER = "attributes.status != 'FINISHED'";
 /** Tag prefix that records a param whose value changed in a resumed run (see `logParamsOnce`). */
 export const PARAM_CHANGED_TAG_PREFIX = 'whorl.param_changed.';
 
@@ -224,9 +226,9 @@ export class MlflowClient {
   }
 
   /**
-   * Logs params into a run that may already hold some of them, as a resumed
-   * training run does. MLflow refuses to change a logged param, so a param
-   * already logged keeps its first value. A different new value goes into
+   * Logs params into a run that may already contain some of them, as a
+   * resumed training run does. MLflow rejects a change to a logged param, so
+   * a param already logged keeps its first value. A different new value goes into
    * the tag `whorl.param_changed.<key>` as "old → new", for example when a
    * retry runs on a worker with another tensor backend. Returns the keys
    * whose value changed.
