@@ -27,13 +27,13 @@ export interface PipelineSummary {
   runKey: string;
   progress: PipelineProgress;
   prepared: { manifestKey: string; images: number; quarantined: number };
-  /** One row per trained hasher; empty when the run config has no hashing section. */
+  /** One row per trained hasher; empty when the run config has no hashing and index sections. */
   retrieval: Array<{ kind: string; codeLengthBits: number; mAP: number; rank1: number; hitRateAt10Percent: number }>;
   /** Overall CCR on the test split per trained sensor-classifier variant; empty when the sensor stages were skipped. */
   sensor: Array<{ variant: string; ccr: number }>;
   /** Mean grid-point error over the held-out synthetic pairs, in pixels; absent when the alignment stage was skipped. */
   alignment?: { pairs: number; gridErrorBeforePx: number; gridErrorAfterPx: number; modelPrefix?: string };
-  /** The published gallery index; absent when the run config has no hashing section. */
+  /** The published gallery index; absent when the run config has no hashing and index sections. */
   index?: { name: string; version: number; codes: number };
   mlflowRunId: string;
   /** MLflow experiment of that run; absent in summaries of runs from before it was recorded. */

@@ -27,10 +27,7 @@ export const runConfigSchema = z
         kind: z.enum(['s3', 'filesystem']).default('s3'),
         /** Root folder of the filesystem store; used only when kind is filesystem. */
         root: z.string().min(1).optional(),
-        /**
-         * Accepted only empty, for configs written when it was planned: every
-         * run writes its keys at the top of the bucket or folder.
-         */
+        /** An empty key prefix, accepted for older configs. Every run writes its keys at the top of the bucket or folder. */
         prefix: z.literal('', { error: 'is not supported: runs write their keys at the top of the bucket. Remove it, and keep runs apart with their own bucket (WHORL_S3_BUCKET) or filesystem root' }).optional(),
       })
       .strict()

@@ -118,7 +118,7 @@ describe('sensor activities', function () {
       manifestKey = await writePreparedDataset(store, { sensors: ['a', 'b'], imagesPerSensor: 4, trainPerSensor: 2, sizePx: 32 });
     });
 
-    it('resumes an unfinished run logged by another backend and records the change', async () => {
+    it('resumes an unfinished run', async () => {
       const runKey = `resume-${randomUUID()}`;
       const experimentId = await client.getOrCreateExperiment('whorl-sensor-test');
       const earlier = await client.createRun({ experimentId, tags: { 'whorl.run_key': runKey, 'whorl.variant': 'shallow' } });
@@ -133,7 +133,7 @@ describe('sensor activities', function () {
       assert.equal(run.params.variant, 'shallow', 'the training params were logged too');
     });
 
-    it('starts a new run when the run of the same key finished', async () => {
+    it('starts a new run after a finished one', async () => {
       const runKey = `finished-${randomUUID()}`;
       const first = await runActivity(new MockActivityEnvironment(), createSensorActivities(dependencies(store, client)).trainSensorModel, trainInput(manifestKey, { runKey }));
       await client.endRun(first.mlflowRunId, 'FINISHED');

@@ -32,7 +32,7 @@ describe('MLflow client against the local server', () => {
     assert.equal(stored.info.runName, 'params');
   });
 
-  it('keeps the first value of a param logged again and tags the change', async () => {
+  it('keeps the first param values', async () => {
     const run = await client.createRun({ experimentId, runName: 'params-once' });
     assert.deepEqual(await client.logParamsOnce(run.runId, { backend: 'wasm', threads: 1 }), []);
     assert.deepEqual(await client.logParamsOnce(run.runId, { backend: 'tensorflow', threads: 1, epochs: 3 }), ['backend']);
